@@ -1,0 +1,69 @@
+"""Where things live. The two variables of the contract, and what follows from them.
+
+`CHW_LANDING_DIR` names the landing zone and `CHW_WAREHOUSE` the DuckDB file. Everything the
+pipeline writes besides the warehouse (raw Parquet, quarantine files, model outputs, the outbox,
+the serving copy) sits in `CHW_DATA_DIR`, by default the warehouse's folder. Paths are always
+absolute: dbt-duckdb resolves relative paths from whichever process queries a view.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Paths:
+    landing: Path
+    warehouse: Path
+    data: Path
+
+    @property
+    def raw(self) -> Path:
+        """Validated rows as Parquet: raw/<source>/<entity>/extract_date=<d>/part.parquet."""
+        return self.data / "raw"
+
+    @property
+    def audit(self) -> Path:
+        """Per-file load log and quarantine rows as Parquet, one file per entity and partition."""
+        return self.data / "audit"
+
+    @property
+    def models(self) -> Path:
+        """Outputs of Python model assets (fitted weights, themes) that dbt reads back."""
+        return self.data / "models"
+
+    @property
+    def outbox(self) -> Path:
+        return self.data / "outbox"
+
+    @property
+    def serving(self) -> Path:
+        return self.data / "serving"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt invocation: every path it reads, absolute."""
+        return {
+            "CHW_WAREHOUSE": str(self.warehouse),
+            "CHW_RAW_DIR": str(self.raw),
+            "CHW_AUDIT_DIR": str(self.audit),
+            "CHW_MODELS_DIR": str(self.models),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        }
+
+
+def _abs(value: str | os.PathLike) -> Path:
+    p = Path(value).expanduser()
+    return (p if p.is_absolute() else (Path.cwd() / p)).resolve()
+
+
+def current() -> Paths:
+    """Paths from the environment, defaults under the project's data/ folder."""
+    landing = _abs(os.environ.get("CHW_LANDING_DIR") or PROJECT_ROOT / "data" / "landing")
+    warehouse = _abs(os.environ.get("CHW_WAREHOUSE") or PROJECT_ROOT / "data" / "warehouse.duckdb")
+    data = _abs(os.environ.get("CHW_DATA_DIR") or warehouse.parent)
+    return Paths(landing=landing, warehouse=warehouse, data=data)
