@@ -1,0 +1,71 @@
+{#-
+    Small statistical helpers for marts.metric_values.
+
+    metric_median(expr)        the median of expr (an aggregate). Dispatched by adapter: DuckDB has
+                               median(); the SQL standard ordered-set aggregate elsewhere.
+    metric_z_score()           the two-sided normal quantile for vars.chw.confidence_level.
+    metric_wilson_bound(...)   Wilson score interval bound for a proportion x / n, scaled.
+    metric_nps_bound(...)      normal-approximation interval of the NPS: the score of each response
+                               is +1 (promoter), 0 (passive), -1 (detractor); with mean m and
+                               variance v = sum(score^2)/n - m^2, the bound is m +/- z * sqrt(v / n),
+                               scaled to -100..100 and clamped to it.
+-#}
+{% macro metric_median(expr) -%}
+    {{ return(adapter.dispatch('metric_median')(expr)) }}
+{%- endmacro %}
+
+{% macro default__metric_median(expr) -%}
+    percentile_cont(0.5) within group (order by {{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__metric_median(expr) -%}
+    median({{ expr }})
+{%- endmacro %}
+
+{% macro spark__metric_median(expr) -%}
+    percentile({{ expr }}, 0.5)
+{%- endmacro %}
+
+{% macro metric_z_score() -%}
+    {%- set level = var('chw')['confidence_level'] | default(0.95) | float -%}
+    {%- set table = {0.8: 1.2815515655446004, 0.9: 1.6448536269514722, 0.95: 1.959963984540054,
+                     0.98: 2.3263478740408408, 0.99: 2.5758293035489004, 0.999: 3.2905267314919255} -%}
+    {%- if level not in table -%}
+        {{ exceptions.raise_compiler_error("vars.chw.confidence_level must be one of " ~ (table.keys() | list)) }}
+    {%- endif -%}
+    {{ return(table[level]) }}
+{%- endmacro %}
+
+{#- x successes of n trials (both double expressions); side is -1 (low) or +1 (high). -#}
+{% macro metric_wilson_bound(x, n, side, scale=100) -%}
+    {%- set z = metric_z_score() -%}
+    case when {{ n }} > 0 then {{ scale }} * (
+        ({{ x }}) / ({{ n }}) + {{ z * z }} / (2 * ({{ n }}))
+        {{ '-' if side < 0 else '+' }} {{ z }} * sqrt(
+            (({{ x }}) / ({{ n }})) * (1 - ({{ x }}) / ({{ n }})) / ({{ n }})
+            + {{ z * z }} / (4 * ({{ n }}) * ({{ n }}))
+        )
+    ) / (1 + {{ z * z }} / ({{ n }})) end
+{%- endmacro %}
+
+{#- sum_score = promoters - detractors, sum_score_sq = promoters + detractors, n = responses. -#}
+{% macro metric_nps_bound(sum_score, sum_score_sq, n, side, scale=100) -%}
+    {%- set z = metric_z_score() -%}
+    {%- set raw -%}
+        {{ scale }} * (
+            ({{ sum_score }}) / ({{ n }})
+            {{ '-' if side < 0 else '+' }} {{ z }} * sqrt(
+                case
+                    when ({{ sum_score_sq }}) / ({{ n }}) - (({{ sum_score }}) / ({{ n }})) * (({{ sum_score }}) / ({{ n }})) > 0
+                        then (({{ sum_score_sq }}) / ({{ n }}) - (({{ sum_score }}) / ({{ n }})) * (({{ sum_score }}) / ({{ n }}))) / ({{ n }})
+                    else 0
+                end
+            )
+        )
+    {%- endset -%}
+    case
+        when {{ n }} > 0 and {{ raw }} < -{{ scale }} then -{{ scale }}
+        when {{ n }} > 0 and {{ raw }} > {{ scale }} then {{ scale }}
+        when {{ n }} > 0 then {{ raw }}
+    end
+{%- endmacro %}

@@ -1,0 +1,345 @@
+{#-
+    metric_values(observations, aggregation, segment_types, grains, windows, ci, scale)
+
+    Aggregates observations to every grain and segment in the long format of
+    marts.metric_values, so each family model only states its observations.
+
+    observations   a CTE or relation with one row per observation:
+                     metric     the metric name (one relation may hold several metrics)
+                     obs_date   DATE, the day of the observation's own timestamp (METRICS.md, Periods)
+                     <segment>  one column per entry of segment_types (tier, channel, ...), named so;
+                                a null value leaves the observation out of that segment type only
+                   and, by aggregation:
+                     ratio           num, den (value = scale * sum(num) / sum(den))
+                     mean            val      (value = avg(val))
+                     median          val      (value = median(val))
+                     sum             val      (value = sum(val))
+                     count           -        (value = count of observations)
+                     count_distinct  obs_key  (value = distinct obs_key)
+    aggregation    one of the above
+    segment_types  list of segment column names; 'all' is always added
+    grains         subset of day, week (Monday start), month, quarter, rolling;
+                   default vars.chw.metrics.grains
+    windows        rolling window lengths in days; default vars.chw.rolling_windows. A rolling
+                   window of N days ending on day d covers d - N + 1 .. d; d runs over
+                   int_calendar__days, so windows end on every day of the calendar.
+    ci             none | 'wilson' (proportions: num in {0, 1}, den = 1) |
+                   'nps_normal' (num in {-1, 0, 1}, den = 1; see metric_nps_bound)
+    scale          multiplier of a ratio's value (100 for percentages)
+
+    Returns a select (usable as a CTE body) with the columns of marts.metric_values:
+    metric, grain, period_start, window_days, segment_type, segment_value, value, numerator,
+    denominator, sample_size, ci_low, ci_high, is_low_sample, cast to their contract types.
+
+    Cost: additive aggregations (ratio, mean, sum, count) are first summed per metric, segment
+    and day; every grain then reads those daily rows, and rolling windows join daily rows to the
+    window ends with one date-range join. count_distinct keeps one row per key and day, and for
+    rolling windows each key row only covers the window ends up to its next appearance, so no
+    key is repeated within a window (the count is exact without a distinct over copies).
+    median reads the observations themselves (it is not additive).
+-#}
+{% macro metric_values(observations, aggregation, segment_types=[], grains=none, windows=none, ci=none, scale=100) %}
+    {%- set cfg = var('chw') -%}
+    {%- set grains = grains if grains is not none else cfg['metrics']['grains'] -%}
+    {%- set windows = windows if windows is not none else cfg['rolling_windows'] -%}
+    {%- set additive = aggregation in ['ratio', 'mean', 'sum', 'count'] -%}
+    {%- if aggregation not in ['ratio', 'mean', 'sum', 'count', 'median', 'count_distinct'] -%}
+        {{ exceptions.raise_compiler_error("metric_values: unknown aggregation " ~ aggregation) }}
+    {%- endif -%}
+    {%- set double = type_double() -%}
+    {%- set string = dbt.type_string() -%}
+    {%- if aggregation == 'ratio' -%}
+        {%- set payload = ['cast(num as ' ~ double ~ ') as num', 'cast(den as ' ~ double ~ ') as den'] -%}
+    {%- elif aggregation in ['mean', 'median', 'sum'] -%}
+        {%- set payload = ['cast(val as ' ~ double ~ ') as val'] -%}
+    {%- elif aggregation == 'count_distinct' -%}
+        {%- set payload = ['cast(obs_key as ' ~ string ~ ') as obs_key'] -%}
+    {%- else -%}
+        {%- set payload = [] -%}
+    {%- endif -%}
+    {%- if additive -%}
+        {%- set carried = ['n_obs'] + (['sum_num', 'sum_num_sq', 'sum_den', 'n_den'] if aggregation == 'ratio' else [])
+                          + (['sum_val', 'n_val'] if aggregation in ['mean', 'sum'] else []) -%}
+    {%- elif aggregation == 'median' -%}
+        {%- set carried = ['val'] -%}
+    {%- else -%}
+        {%- set carried = ['obs_key'] -%}
+    {%- endif -%}
+    {%- set keys = ['metric', 'segment_type', 'segment_value'] -%}
+select * from (
+
+with
+
+mv_segmented as (
+
+    select
+        metric,
+        obs_date,
+        'all' as segment_type,
+        'all' as segment_value
+        {%- for p in payload %},
+        {{ p }}
+        {%- endfor %}
+    from {{ observations }}
+    {%- for segment in segment_types %}
+
+    union all
+
+    select
+        metric,
+        obs_date,
+        '{{ segment }}' as segment_type,
+        cast({{ segment }} as {{ string }}) as segment_value
+        {%- for p in payload %},
+        {{ p }}
+        {%- endfor %}
+    from {{ observations }}
+    where {{ segment }} is not null
+    {%- endfor %}
+
+),
+
+{%- if additive %}
+
+mv_source as (
+
+    select
+        metric,
+        segment_type,
+        segment_value,
+        obs_date,
+        count(*) as n_obs
+        {%- if aggregation == 'ratio' %},
+        sum(num) as sum_num,
+        sum(num * num) as sum_num_sq,
+        sum(den) as sum_den,
+        sum(case when den <> 0 then 1 else 0 end) as n_den
+        {%- elif aggregation in ['mean', 'sum'] %},
+        sum(val) as sum_val,
+        count(val) as n_val
+        {%- endif %}
+    from mv_segmented
+    group by metric, segment_type, segment_value, obs_date
+
+),
+
+{%- elif aggregation == 'count_distinct' %}
+
+mv_source as (
+
+    select distinct
+        metric,
+        segment_type,
+        segment_value,
+        obs_date,
+        obs_key
+    from mv_segmented
+    where obs_key is not null
+
+),
+
+mv_source_next as (
+
+    select
+        *,
+        lead(obs_date) over (
+            partition by metric, segment_type, segment_value, obs_key
+            order by obs_date
+        ) as next_obs_date
+    from mv_source
+
+),
+
+{%- else %}
+
+mv_source as (
+
+    select * from mv_segmented where val is not null
+
+),
+
+{%- endif %}
+
+mv_periods as (
+
+    {%- set ns = namespace(first=true) %}
+    {%- for grain in grains if grain != 'rolling' %}
+    {%- if not ns.first %}
+
+    union all
+    {%- endif %}
+    {%- set ns.first = false %}
+
+    select
+        '{{ grain }}' as grain,
+        {% if grain == 'day' -%}
+        obs_date
+        {%- else -%}
+        {{ metric_trunc(grain, 'obs_date') }}
+        {%- endif %} as period_start,
+        cast(null as {{ dbt.type_int() }}) as window_days,
+        {{ (keys + carried) | join(', ') }}
+    from mv_source
+    {%- endfor %}
+    {%- if 'rolling' in grains %}
+    {%- for n in windows %}
+    {%- if not ns.first %}
+
+    union all
+    {%- endif %}
+    {%- set ns.first = false %}
+
+    select
+        'rolling' as grain,
+        window_ends.date_day as period_start,
+        cast({{ n }} as {{ dbt.type_int() }}) as window_days,
+        {%- for c in keys + carried %}
+        observed.{{ c }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ 'mv_source_next' if aggregation == 'count_distinct' else 'mv_source' }} as observed
+    inner join {{ ref('int_calendar__days') }} as window_ends
+        on window_ends.date_day >= observed.obs_date
+        and window_ends.date_day <= {{ metric_add_days(n - 1, 'observed.obs_date') }}
+        {%- if aggregation == 'count_distinct' %}
+        and (observed.next_obs_date is null or window_ends.date_day < observed.next_obs_date)
+        {%- endif %}
+    {%- endfor %}
+    {%- endif %}
+
+),
+
+mv_aggregated as (
+
+    select
+        metric,
+        grain,
+        period_start,
+        window_days,
+        segment_type,
+        segment_value,
+        {%- if additive %}
+        sum(n_obs) as n_obs
+        {%- if aggregation == 'ratio' %},
+        sum(sum_num) as sum_num,
+        sum(sum_num_sq) as sum_num_sq,
+        sum(sum_den) as sum_den,
+        sum(n_den) as n_den
+        {%- elif aggregation in ['mean', 'sum'] %},
+        sum(sum_val) as sum_val,
+        sum(n_val) as n_val
+        {%- endif %}
+        {%- elif aggregation == 'median' %}
+        {{ metric_median('val') }} as median_val,
+        count(*) as n_obs
+        {%- else %}
+        count(distinct obs_key) as n_obs
+        {%- endif %}
+    from mv_periods
+    group by metric, grain, period_start, window_days, segment_type, segment_value
+
+),
+
+mv_values as (
+
+    select
+        metric,
+        grain,
+        period_start,
+        window_days,
+        segment_type,
+        segment_value,
+        {%- if aggregation == 'ratio' %}
+        {{ scale }} * cast(sum_num as {{ double }}) / cast(sum_den as {{ double }}) as value,
+        cast(sum_num as {{ double }}) as numerator,
+        cast(sum_den as {{ double }}) as denominator,
+        n_den as sample_size,
+        {%- if ci == 'wilson' %}
+        {{ metric_wilson_bound('cast(sum_num as ' ~ double ~ ')', 'cast(sum_den as ' ~ double ~ ')', -1, scale) }} as ci_low,
+        {{ metric_wilson_bound('cast(sum_num as ' ~ double ~ ')', 'cast(sum_den as ' ~ double ~ ')', 1, scale) }} as ci_high
+        {%- elif ci == 'nps_normal' %}
+        {{ metric_nps_bound('cast(sum_num as ' ~ double ~ ')', 'cast(sum_num_sq as ' ~ double ~ ')', 'cast(sum_den as ' ~ double ~ ')', -1, scale) }} as ci_low,
+        {{ metric_nps_bound('cast(sum_num as ' ~ double ~ ')', 'cast(sum_num_sq as ' ~ double ~ ')', 'cast(sum_den as ' ~ double ~ ')', 1, scale) }} as ci_high
+        {%- else %}
+        cast(null as {{ double }}) as ci_low,
+        cast(null as {{ double }}) as ci_high
+        {%- endif %}
+        {%- elif aggregation == 'mean' %}
+        cast(sum_val as {{ double }}) / cast(n_val as {{ double }}) as value,
+        cast(null as {{ double }}) as numerator,
+        cast(null as {{ double }}) as denominator,
+        n_val as sample_size,
+        cast(null as {{ double }}) as ci_low,
+        cast(null as {{ double }}) as ci_high
+        {%- elif aggregation == 'sum' %}
+        cast(sum_val as {{ double }}) as value,
+        cast(null as {{ double }}) as numerator,
+        cast(null as {{ double }}) as denominator,
+        n_obs as sample_size,
+        cast(null as {{ double }}) as ci_low,
+        cast(null as {{ double }}) as ci_high
+        {%- elif aggregation == 'median' %}
+        cast(median_val as {{ double }}) as value,
+        cast(null as {{ double }}) as numerator,
+        cast(null as {{ double }}) as denominator,
+        n_obs as sample_size,
+        cast(null as {{ double }}) as ci_low,
+        cast(null as {{ double }}) as ci_high
+        {%- else %}
+        cast(n_obs as {{ double }}) as value,
+        cast(null as {{ double }}) as numerator,
+        cast(null as {{ double }}) as denominator,
+        n_obs as sample_size,
+        cast(null as {{ double }}) as ci_low,
+        cast(null as {{ double }}) as ci_high
+        {%- endif %}
+    from mv_aggregated
+    {%- if aggregation == 'ratio' %}
+    where sum_den <> 0
+    {%- elif aggregation == 'mean' %}
+    where n_val > 0
+    {%- endif %}
+
+)
+
+select {{ metric_values_columns('mv_values') }}
+from mv_values
+
+) as {{ 'mv_' ~ aggregation }}
+{% endmacro %}
+
+{#- The marts.metric_values column list, cast to contract types, from a relation holding
+    metric, grain, period_start, window_days, segment_type, segment_value, value, numerator,
+    denominator, sample_size, ci_low, ci_high. Adds is_low_sample (sample_size below
+    vars.chw.min_sample_size). -#}
+{% macro metric_values_columns(relation) -%}
+    {%- set double = type_double() -%}
+    cast({{ relation }}.metric as {{ dbt.type_string() }}) as metric,
+    cast({{ relation }}.grain as {{ dbt.type_string() }}) as grain,
+    cast({{ relation }}.period_start as date) as period_start,
+    cast({{ relation }}.window_days as {{ dbt.type_int() }}) as window_days,
+    cast({{ relation }}.segment_type as {{ dbt.type_string() }}) as segment_type,
+    cast({{ relation }}.segment_value as {{ dbt.type_string() }}) as segment_value,
+    cast({{ relation }}.value as {{ double }}) as value,
+    cast({{ relation }}.numerator as {{ double }}) as numerator,
+    cast({{ relation }}.denominator as {{ double }}) as denominator,
+    cast({{ relation }}.sample_size as {{ dbt.type_bigint() }}) as sample_size,
+    cast({{ relation }}.ci_low as {{ double }}) as ci_low,
+    cast({{ relation }}.ci_high as {{ double }}) as ci_high,
+    cast({{ relation }}.sample_size as {{ dbt.type_bigint() }}) < {{ var('chw')['min_sample_size'] }} as is_low_sample
+{%- endmacro %}
+
+{#- Account attributes of an observation as of a date: a left join to
+    int_calendar__account_segments (SCD-2, the first version also covers the days before it).
+    Use with metric_account_segment_columns(). -#}
+{% macro metric_account_segments_join(account_id, as_of_date, alias='account_segments') -%}
+    left join {{ ref('int_calendar__account_segments') }} as {{ alias }}
+        on {{ alias }}.account_id = {{ account_id }}
+        and {{ as_of_date }} >= {{ alias }}.valid_from
+        and ({{ alias }}.valid_to is null or {{ as_of_date }} < {{ alias }}.valid_to)
+{%- endmacro %}
+
+{% macro metric_account_segment_columns(alias='account_segments') -%}
+    {%- for segment in var('chw')['segments']['account'] %}
+    {{ alias }}.{{ segment }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -1,0 +1,49 @@
+{#- One row per comment_id: the latest version (delta entity). -#}
+{%- set columns = [
+    'comment_id',
+    'ticket_id',
+    'author_type',
+    'created_at',
+    'is_public',
+] -%}
+
+with
+
+source as (
+
+    select * from {{ source('helpdesk', 'ticket_comments') }}
+
+),
+
+typed as (
+
+    select
+        cast(comment_id as {{ dbt.type_string() }}) as comment_id,
+        cast(ticket_id as {{ dbt.type_string() }}) as ticket_id,
+        cast(author_type as {{ dbt.type_string() }}) as author_type,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        cast(is_public as {{ dbt.type_boolean() }}) as is_public,
+        _extract_date,
+        _source_file,
+        _row_number
+    from source
+
+),
+
+deduplicated as (
+
+    {{ latest_version(
+        relation='typed',
+        key='comment_id',
+        columns=columns
+    ) }}
+
+),
+
+final as (
+
+    select * from deduplicated
+
+)
+
+select * from final

@@ -1,0 +1,48 @@
+{#- One row per feature_key: the latest version (snapshot entity). -#}
+{%- set columns = [
+    'feature_key',
+    'event_name',
+    'feature_name',
+    'is_core',
+] -%}
+
+with
+
+source as (
+
+    select * from {{ source('product', 'features') }}
+
+),
+
+typed as (
+
+    select
+        cast(feature_key as {{ dbt.type_string() }}) as feature_key,
+        cast(event_name as {{ dbt.type_string() }}) as event_name,
+        cast(feature_name as {{ dbt.type_string() }}) as feature_name,
+        cast(is_core as {{ dbt.type_boolean() }}) as is_core,
+        _extract_date,
+        _source_file,
+        _row_number
+    from source
+
+),
+
+deduplicated as (
+
+    {{ latest_version(
+        relation='typed',
+        key='feature_key',
+        columns=columns,
+        snapshot=true
+    ) }}
+
+),
+
+final as (
+
+    select * from deduplicated
+
+)
+
+select * from final

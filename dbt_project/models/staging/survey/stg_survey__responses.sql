@@ -1,0 +1,55 @@
+{#- One row per response_id: the latest version (delta entity). -#}
+{%- set columns = [
+    'response_id',
+    'invitation_id',
+    'survey_id',
+    'account_id',
+    'contact_id',
+    'score',
+    'comment',
+    'responded_at',
+] -%}
+
+with
+
+source as (
+
+    select * from {{ source('survey', 'responses') }}
+
+),
+
+typed as (
+
+    select
+        cast(response_id as {{ dbt.type_string() }}) as response_id,
+        cast(invitation_id as {{ dbt.type_string() }}) as invitation_id,
+        cast(survey_id as {{ dbt.type_string() }}) as survey_id,
+        cast(account_id as {{ dbt.type_string() }}) as account_id,
+        cast(contact_id as {{ dbt.type_string() }}) as contact_id,
+        cast(score as {{ type_double() }}) as score,
+        cast({{ redact_pii('comment') }} as {{ dbt.type_string() }}) as comment,
+        cast(responded_at as {{ dbt.type_timestamp() }}) as responded_at,
+        _extract_date,
+        _source_file,
+        _row_number
+    from source
+
+),
+
+deduplicated as (
+
+    {{ latest_version(
+        relation='typed',
+        key='response_id',
+        columns=columns
+    ) }}
+
+),
+
+final as (
+
+    select * from deduplicated
+
+)
+
+select * from final

@@ -1,0 +1,131 @@
+"""Command line: `python -m orchestration.cli run|generate|prepare|dbt|ui|docs`.
+
+`run` is `make run`: demo extracts when the landing zone is empty, then the whole pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from datetime import date
+
+from orchestration.lib.paths import PROJECT_ROOT, current
+from orchestration.pipeline import dagster_home, dbt_command, export_env, log, prepare_dbt, run_pipeline
+
+
+def _landing_is_empty(landing) -> bool:
+    return not landing.exists() or not any(p.is_file() for p in landing.rglob("*"))
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from orchestration.lib.demo_extracts import generate
+
+    out = current().landing if args.out is None else args.out
+    summary = generate(out, preset=args.preset, seed=args.seed, end_date=date.fromisoformat(args.end_date))
+    log(f"wrote {summary.files_written} files for {len(summary.extract_dates)} extract dates to {out}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    paths = current()
+    if _landing_is_empty(paths.landing):
+        from orchestration.lib.demo_extracts import generate
+
+        log(f"landing zone {paths.landing} is empty: writing demo extracts (preset {args.preset})")
+        generate(paths.landing, preset=args.preset, seed=args.seed)
+    result = run_pipeline(paths)
+    _print_where(paths, result)
+    return 0 if result.success else 1
+
+
+def _print_where(paths, result) -> None:
+    import duckdb
+
+    lines = [
+        "",
+        f"Pipeline {'finished' if result.success else 'FAILED'} in {result.seconds:.0f} s "
+        f"over {len(result.extract_dates)} extract dates.",
+        f"  warehouse   {paths.warehouse}   (schemas marts, audit, staging, intermediate)",
+        f"  raw Parquet {paths.raw}",
+    ]
+    try:
+        con = duckdb.connect(str(paths.warehouse), read_only=True)
+        files, rows_in, loaded, quarantined, rejected = con.execute(
+            "select count(*), sum(rows_in), sum(rows_loaded), sum(rows_quarantined), "
+            "count(*) filter (where status = 'rejected') from audit.load_log"
+        ).fetchone()
+        lines.append(
+            f"  audit       {files} files, {rows_in} rows in, {loaded} loaded, {quarantined} quarantined, "
+            f"{rejected} files rejected (audit.load_log, audit.quarantine)"
+        )
+        marts = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()]
+        lines.append(f"  marts       {', '.join(marts)}")
+        con.close()
+    except duckdb.Error as exc:  # the warehouse may be absent after a failed run
+        lines.append(f"  (could not read the warehouse: {exc})")
+    lines += [
+        "Open the Dagster UI over these runs:  make ui   (http://127.0.0.1:3000)",
+        "Query the marts:  .venv/bin/python -c \"import duckdb; "
+        f"print(duckdb.connect('{paths.warehouse}', read_only=True).sql('from marts.metric_values limit 5'))\"",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    prepare_dbt(current())
+    return 0
+
+
+def cmd_dbt(args: argparse.Namespace) -> int:
+    export_env(current())
+    return subprocess.call(dbt_command(*args.dbt_args))
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    paths = current()
+    export_env(paths)
+    dagster_home(paths)
+    prepare_dbt(paths)
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    return subprocess.call([dagster, "dev", "-h", "127.0.0.1", "-p", str(args.port)], cwd=PROJECT_ROOT)
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    export_env(current())
+    code = subprocess.call(dbt_command("docs", "generate", "--static"))
+    if code == 0:
+        log(f"dbt docs: {PROJECT_ROOT / 'dbt_project' / 'target' / 'static_index.html'}")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="process every extract date (demo extracts if the landing zone is empty)")
+    run.add_argument("--preset", default="demo")
+    run.add_argument("--seed", type=int, default=42)
+    run.set_defaults(func=cmd_run)
+    gen = sub.add_parser("generate", help="write demo extracts")
+    gen.add_argument("--preset", default="demo", help="tiny, demo, S or M")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--end-date", default="2026-10-31")
+    gen.add_argument("--out", default=None, help="default: CHW_LANDING_DIR")
+    gen.set_defaults(func=cmd_generate)
+    sub.add_parser("prepare", help="parse the dbt project (manifest for Dagster)").set_defaults(func=cmd_prepare)
+    dbt = sub.add_parser("dbt", help="run dbt with the project's paths, e.g. `dbt build -s marts`")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    dbt.set_defaults(func=cmd_dbt)
+    ui = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    sub.add_parser("docs", help="dbt docs generate --static").set_defaults(func=cmd_docs)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

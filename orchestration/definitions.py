@@ -1,0 +1,33 @@
+"""The Dagster code location: ingest -> dbt -> Python models, with checks, schedule and sensors.
+
+`dagster dev` (or `make ui`) from the repository root loads this module (pyproject: tool.dagster).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs.automation import (
+    daily_transform_schedule,
+    ingest_job,
+    new_extracts_sensor,
+    run_failure_pager,
+    transform_after_ingest,
+    transform_job,
+)
+from orchestration.defs.ingest import ingest_assets, ingest_checks
+from orchestration.defs.transform.dbt import dbt_asset_defs, dbt_resource
+
+try:  # Python model assets (health weights, evidence, outbox) arrive with the health score
+    from orchestration.defs.models import model_assets
+except ImportError:  # pragma: no cover - only while that package is absent
+    model_assets = []
+
+defs = dg.Definitions(
+    assets=[*ingest_assets, *dbt_asset_defs, *model_assets],
+    asset_checks=list(ingest_checks),
+    jobs=[ingest_job, transform_job],
+    schedules=[daily_transform_schedule],
+    sensors=[new_extracts_sensor, transform_after_ingest, run_failure_pager],
+    resources={"dbt": dbt_resource},
+)

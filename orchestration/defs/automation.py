@@ -1,0 +1,88 @@
+"""Jobs, the daily schedule and the sensors that keep the warehouse current.
+
+- `ingest_job`: the ingest assets for a range of extract dates (one run: single-run backfill).
+- `transform_job`: everything downstream (dbt, Python models), unpartitioned.
+- `new_extracts_sensor`: registers extract folders it has not seen as partitions and ingests them.
+- `transform_after_ingest`: when an ingest run succeeds, rebuilds the marts.
+- `daily_transform_schedule`: rebuilds the marts daily even without new data (alert statuses age).
+- `run_failure_pager`: appends each failed run to the outbox's failure feed, for paging.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from orchestration.defs.partitions import extract_date_partitions
+from orchestration.lib.ingest.discover import discover_extract_dates
+from orchestration.lib.paths import current
+
+INGEST = dg.AssetSelection.groups("raw")
+
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=INGEST,
+    partitions_def=extract_date_partitions,
+    description="Landing files of a range of extract dates -> validated raw Parquet + audit files.",
+)
+
+transform_job = dg.define_asset_job(
+    "transform_job",
+    selection=dg.AssetSelection.all() - INGEST,
+    description="dbt staging -> intermediate -> marts, Python models, outbox.",
+)
+
+
+def partition_range_tags(first: str, last: str) -> dict[str, str]:
+    """Tags that make one run cover every partition from first to last (single-run backfill)."""
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
+def new_extracts_sensor(context: dg.SensorEvaluationContext):
+    """Picks up extract folders not yet known as partitions and ingests them in one run."""
+    known = set(context.instance.get_dynamic_partitions(extract_date_partitions.name))
+    new = [d for d in discover_extract_dates(current().landing) if d not in known]
+    if not new:
+        return dg.SkipReason("no new extract folders")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"extracts-{new[0]}-{new[-1]}", tags=partition_range_tags(new[0], new[-1]))],
+        dynamic_partitions_requests=[extract_date_partitions.build_add_request(new)],
+    )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_job],
+    request_job=transform_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def transform_after_ingest(context: dg.RunStatusSensorContext):
+    return dg.RunRequest(run_key=f"after-{context.dagster_run.run_id}")
+
+
+daily_transform_schedule = dg.ScheduleDefinition(
+    name="daily_transform_schedule",
+    job=transform_job,
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING)
+def run_failure_pager(context: dg.RunFailureSensorContext):
+    """A failed run becomes one JSON line in outbox/pipeline_failures.jsonl (wire it to a pager)."""
+    out = current().outbox / "pipeline_failures.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    line = {
+        "run_id": context.dagster_run.run_id,
+        "job": context.dagster_run.job_name,
+        "failed_at": datetime.now(UTC).isoformat(),
+        "message": context.failure_event.message,
+    }
+    with out.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+    context.log.error(f"run {line['run_id']} of {line['job']} failed: {line['message']}")

@@ -1,0 +1,119 @@
+"""dbt models as Dagster assets (dagster-dbt).
+
+The manifest is prepared ahead of time (`python -m orchestration.cli prepare`, run by `make run`
+and the tests; `dagster dev` prepares it itself), never parsed on every import in production.
+
+Two asset definitions split the dbt graph around the Python model assets: `dbt_warehouse` builds
+everything that does not read a Python model's output, `dbt_scored` builds what does (the
+`models` source and everything downstream of it: account health, alerts, ...). Dagster then runs
+dbt -> Python models -> dbt in one run. Both claim the `warehouse` pool: DuckDB has one writer.
+"""
+
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.lib.paths import DBT_PROJECT_DIR, current
+
+# dbt reads its paths from the environment (profiles.yml, sources): export them, absolute, for
+# every dbt process this code location starts, including `dagster dev`'s manifest preparation.
+for _key, _value in current().dbt_env().items():
+    os.environ.setdefault(_key, _value)
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+WAREHOUSE_POOL = "warehouse"
+SCORED_SELECT = "source:models+"
+LAYER_OWNERS = {
+    "staging": ["team:data-engineering"],
+    "audit": ["team:data-engineering"],
+    "intermediate": ["team:analytics-engineering"],
+    "marts": ["team:analytics-engineering", "team:customer-success-ops"],
+}
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """Asset keys `[schema, model]`, groups by layer, owners per layer (overridable in dbt meta)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key ties it to ingest
+        schema = dbt_resource_props.get("config", {}).get("schema") or "main"
+        return dg.AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props.get("config", {}).get("schema") or "dbt"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]):
+        owners = super().get_owners(dbt_resource_props)
+        if owners:
+            return owners
+        return LAYER_OWNERS.get(dbt_resource_props.get("config", {}).get("schema") or "", [])
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        return {**super().get_tags(dbt_resource_props), "layer": self.get_group_name(dbt_resource_props) or ""}
+
+
+translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def _has_models_source() -> bool:
+    """Whether the manifest holds the `models` source (Python model outputs dbt reads back)."""
+    try:
+        manifest = json.loads(dbt_project.manifest_path.read_text())
+    except FileNotFoundError:
+        return False
+    return any(s.get("source_name") == "models" for s in manifest.get("sources", {}).values())
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+_SPLIT = _has_models_source()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=SCORED_SELECT if _SPLIT else "",
+    name="dbt_warehouse",
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+)
+def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Staging, audit, intermediate and metric marts."""
+    yield from _build(context, dbt)
+
+
+dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_warehouse]
+
+if _SPLIT:
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=SCORED_SELECT,
+        name="dbt_scored",
+        dagster_dbt_translator=translator,
+        pool=WAREHOUSE_POOL,
+    )
+    def dbt_scored(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        """Models that read the Python models' outputs: health score, alerts and what follows."""
+        yield from _build(context, dbt)
+
+    dbt_asset_defs.append(dbt_scored)
+
+
+# The dbt of this interpreter's environment, whether or not the venv is on PATH.
+DBT_EXECUTABLE = os.path.join(os.path.dirname(sys.executable), "dbt")
+dbt_resource = DbtCliResource(
+    project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+)

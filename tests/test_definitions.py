@@ -1,0 +1,57 @@
+"""The Dagster code location loads, with the graph landing -> raw -> staging -> marts."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from orchestration.lib.paths import current
+from orchestration.pipeline import export_env, prepare_dbt
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory):
+    import os
+
+    data = tmp_path_factory.mktemp("defs")
+    os.environ["CHW_WAREHOUSE"] = str(data / "warehouse.duckdb")
+    os.environ["CHW_DATA_DIR"] = str(data)
+    export_env(current())
+    prepare_dbt(current())
+    from orchestration.definitions import defs as loaded
+
+    dg.Definitions.validate_loadable(loaded)
+    return loaded
+
+
+def test_every_contract_entity_has_an_ingest_asset(defs):
+    from orchestration.lib.contract import ENTITIES
+
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    for e in ENTITIES:
+        assert f"raw/{e.source}/{e.name}" in keys
+
+
+def test_staging_reads_the_ingest_assets(defs):
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey(["staging", "stg_crm__accounts"])).parent_keys
+    assert dg.AssetKey(["raw", "crm", "accounts"]) in parents
+
+
+def test_marts_have_owners_groups_and_descriptions(defs):
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey(["marts", "metric_values"]))
+    assert node.group_name == "marts"
+    assert node.owners
+    assert "One row per" in (node.description or "")
+
+
+def test_dbt_tests_are_asset_checks(defs):
+    graph = defs.resolve_asset_graph()
+    assert any(k.asset_key == dg.AssetKey(["staging", "stg_crm__accounts"]) for k in graph.asset_check_keys)
+
+
+def test_schedule_and_sensors(defs):
+    assert defs.get_schedule_def("daily_transform_schedule")
+    for name in ("new_extracts_sensor", "transform_after_ingest", "run_failure_pager"):
+        assert defs.get_sensor_def(name)
