@@ -1,0 +1,198 @@
+"""One Dagster asset per contract entity: landing files of an extract date -> raw + audit Parquet.
+
+The work is done by `orchestration.lib.ingest` (plain, unit-tested); this module adds what
+Dagster is for: partitions (extract dates, many per run via a single-run backfill), lineage,
+metadata per materialization, and the checks:
+
+- `no_rejected_files` (every entity, WARN): a landing file was rejected whole (e.g. a missing
+  required column); the other files still loaded.
+- `scale_consistency` (survey responses, blocking): the loaded rows re-validate clean under the
+  great-expectations suite and no partition quarantined more than `quarantine_block_pct` of its
+  rows. A failure stops downstream assets in the same run.
+"""
+
+
+import dagster as dg
+
+from orchestration.defs.partitions import extract_date_partitions
+from orchestration.lib import settings
+from orchestration.lib.contract import ENTITIES, Entity
+from orchestration.lib.ingest import PartitionResult, ingest_partition
+from orchestration.lib.paths import current
+
+OWNERS = ["team:data-engineering"]
+KINDS = {"python", "parquet"}
+RESPONSES = ("survey", "responses")
+SURVEYS_KEY = dg.AssetKey(["raw", "survey", "surveys"])
+REJECTED_CHECK = "no_rejected_files"
+SCALE_CHECK = "scale_consistency"
+
+
+def asset_key(ent: Entity) -> dg.AssetKey:
+    return dg.AssetKey(["raw", ent.source, ent.name])
+
+
+def describe(ent: Entity) -> str:
+    """The asset description, from the contract."""
+    cols = []
+    for c in ent.columns:
+        text = c.name + ("*" if c.name == ent.key else "") + f" {c.type}"
+        if c.required:
+            text += " required"
+        if c.allowed:
+            text += f" ({', '.join(c.allowed)})"
+        cols.append(text)
+    lines = [
+        f"Raw `{ent.source}.{ent.name}`, a **{ent.kind}** feed keyed by `{ent.key}` (CONTRACT.md).",
+        "",
+        "Landing files of one extract date, read by column name, cast to the contract types and "
+        "validated; good rows land in `raw/" + f"{ent.source}/{ent.name}/extract_date=<d>/part.parquet`, "
+        "bad rows in audit.quarantine with a reason, every file in audit.load_log. Extra columns are kept.",
+        "",
+        "Columns (`*` key): " + "; ".join(cols) + ".",
+    ]
+    if (ent.source, ent.name) in (RESPONSES, ("survey", "surveys")):
+        lines += ["", "Also validated by great-expectations for survey scale consistency."]
+    return "\n".join(lines)
+
+
+def _partition_table(results: list[PartitionResult]) -> str:
+    rows = ["| extract_date | files | rejected | rows_in | loaded | quarantined |", "|---|---|---|---|---|---|"]
+    rows += [
+        f"| {r.extract_date} | {len(r.files)} | {r.files_rejected} | {r.rows_in} | {r.rows_loaded} | {r.rows_quarantined} |"
+        for r in results
+    ]
+    return "\n".join(rows)
+
+
+def _rejected_check(results: list[PartitionResult]) -> dg.AssetCheckResult:
+    rejected = [
+        {"extract_date": r.extract_date, "file": f.file, "rows_in": f.rows_in, "error": f.error}
+        for r in results
+        for f in r.files
+        if f.status == "rejected"
+    ]
+    return dg.AssetCheckResult(
+        check_name=REJECTED_CHECK,
+        passed=not rejected,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"files_rejected": dg.MetadataValue.int(len(rejected)), "rejected": dg.MetadataValue.json(rejected)},
+    )
+
+
+def _scale_check(results: list[PartitionResult]) -> dg.AssetCheckResult:
+    """Blocking: loaded rows re-validate clean under GX, and the quarantined share of every
+    partition stays within `quarantine_block_pct`."""
+    from orchestration.lib.survey_expectations import revalidate_raw_responses
+
+    limit = float(settings.load()["quarantine_block_pct"])
+    paths = current()
+    failing: dict[str, int] = {}
+    revalidation: dict[str, int] = {}
+    worst = 0.0
+    over: list[str] = []
+    for r in results:
+        for name, n in r.expectation_failures.items():
+            failing[name] = failing.get(name, 0) + n
+        checked = r.rows_loaded + r.rows_quarantined
+        pct = 100.0 * r.rows_quarantined / checked if checked else 0.0
+        worst = max(worst, pct)
+        if pct > limit:
+            over.append(f"{r.extract_date}: {pct:.1f}%")
+        again = revalidate_raw_responses(paths, r.extract_date)
+        for name, n in again.groupby("expectation").size().items():
+            revalidation[str(name)] = revalidation.get(str(name), 0) + int(n)
+    rows = sum(r.rows_in for r in results)
+    quarantined = sum(r.rows_quarantined for r in results)
+    checked_total = sum(r.rows_loaded + r.rows_quarantined for r in results)
+    pct_total = 100.0 * quarantined / checked_total if checked_total else 0.0
+    return dg.AssetCheckResult(
+        check_name=SCALE_CHECK,
+        passed=not revalidation and not over,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            "loaded rows re-validate clean and quarantine share within limit"
+            if not revalidation and not over
+            else f"raw rows failing GX: {revalidation or 'none'}; partitions over {limit}%: {over or 'none'}"
+        ),
+        metadata={
+            "rows": dg.MetadataValue.int(rows),
+            "quarantined": dg.MetadataValue.int(quarantined),
+            "pct": dg.MetadataValue.float(round(pct_total, 3)),
+            "max_partition_pct": dg.MetadataValue.float(round(worst, 3)),
+            "quarantine_block_pct": dg.MetadataValue.float(limit),
+            "failing_expectations": dg.MetadataValue.json(failing),
+            "raw_rows_failing_revalidation": dg.MetadataValue.json(revalidation),
+        },
+    )
+
+
+def build_ingest_asset(ent: Entity) -> dg.AssetsDefinition:
+    """The partitioned ingest asset of one contract entity."""
+    key = asset_key(ent)
+    is_responses = (ent.source, ent.name) == RESPONSES
+    check_specs = [
+        dg.AssetCheckSpec(
+            REJECTED_CHECK,
+            asset=key,
+            description="No landing file of the run's extract dates was rejected whole (WARN).",
+        )
+    ]
+    if is_responses:
+        check_specs.append(
+            dg.AssetCheckSpec(
+                SCALE_CHECK,
+                asset=key,
+                blocking=True,
+                description=(
+                    "Blocking: loaded responses re-validate clean under the great-expectations survey "
+                    "suite and no extract quarantined more than quarantine_block_pct of its rows."
+                ),
+            )
+        )
+
+    @dg.asset(
+        key=key,
+        group_name="raw",
+        owners=OWNERS,
+        kinds=KINDS,
+        description=describe(ent),
+        partitions_def=extract_date_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[SURVEYS_KEY] if is_responses else None,
+        check_specs=check_specs,
+        metadata={"contract_kind": ent.kind, "contract_key": ent.key},
+    )
+    def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        paths = current()
+        results: list[PartitionResult] = []
+        for d in sorted(context.partition_keys):  # date order: surveys known as of d, late data
+            validator = None
+            if ent.source == "survey":
+                from orchestration.lib.survey_expectations import validator_for
+
+                validator = validator_for(ent, paths, d)
+            r = ingest_partition(paths, ent, d, validator=validator)
+            context.log.info(
+                f"{ent.asset_name} {d}: {len(r.files)} files ({r.files_rejected} rejected), "
+                f"{r.rows_in} rows in, {r.rows_loaded} loaded, {r.rows_quarantined} quarantined"
+            )
+            results.append(r)
+        metadata: dict[str, dg.MetadataValue] = {
+            "rows_in": dg.MetadataValue.int(sum(r.rows_in for r in results)),
+            "rows_loaded": dg.MetadataValue.int(sum(r.rows_loaded for r in results)),
+            "rows_quarantined": dg.MetadataValue.int(sum(r.rows_quarantined for r in results)),
+            "files": dg.MetadataValue.int(sum(len(r.files) for r in results)),
+            "files_rejected": dg.MetadataValue.int(sum(r.files_rejected for r in results)),
+            "extract_dates": dg.MetadataValue.int(len(results)),
+            "by_extract_date": dg.MetadataValue.md(_partition_table(results)),
+        }
+        checks = [_rejected_check(results)]
+        if is_responses:
+            checks.append(_scale_check(results))
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
+
+    return _ingest
+
+
+ingest_assets: list[dg.AssetsDefinition] = [build_ingest_asset(e) for e in ENTITIES]

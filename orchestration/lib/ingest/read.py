@@ -1,0 +1,201 @@
+"""Read one landing file into DuckDB, every value as text, by column name.
+
+Why text: validation must see the value *as it arrived* to say precisely what was wrong with it
+("unparseable timestamp in column responded_at: 'yesterday'"); typing happens afterwards, in one
+set-based pass (`validate.py`). Why by name: extracts may reorder columns or add new ones; extra
+columns are kept, never an error.
+
+Each reader creates a temp table `<table>` holding the file's columns (original names, VARCHAR)
+plus `__chw_row`, the 1-based record number, and a temp table `<table>_bad` of records that could
+not even be split into columns (malformed CSV lines, JSONL lines that are not objects), each with
+a reason and the record as arrived; those become quarantine rows, they never abort the file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.ingest.discover import file_format
+from orchestration.lib.ingest.sql import LINE, ROW, columns_of, ident, lit
+
+_NESTED_PREFIXES = ("STRUCT", "MAP", "UNION", "JSON")
+
+
+@dataclass
+class FileRead:
+    """What reading one file produced (tables live in the caller's DuckDB session)."""
+
+    path: Path
+    rel: str  # path relative to the landing zone, as recorded in raw and audit
+    fmt: str
+    table: str
+    columns: list[str] = field(default_factory=list)  # data columns, original names, file order
+    rows_good: int = 0  # records split into columns (in `table`)
+    rows_bad: int = 0  # records that could not be split (in `<table>_bad`)
+    error: str = ""  # set when the file could not be read at all
+
+    @property
+    def rows_in(self) -> int:
+        return self.rows_good + self.rows_bad
+
+    @property
+    def bad_table(self) -> str:
+        return f"{self.table}_bad"
+
+    @property
+    def has_line(self) -> bool:
+        """JSONL keeps the original line, which is the quarantine record as it arrived."""
+        return self.fmt == "jsonl"
+
+
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, landing: Path, table: str) -> FileRead:
+    """Read `path` into temp table `table` (see module doc). Never raises for bad content: an
+    unreadable file comes back with `error` set and zero rows."""
+    fmt = file_format(path) or ""
+    try:
+        rel = path.resolve().relative_to(Path(landing).resolve()).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    fr = FileRead(path=path, rel=rel, fmt=fmt, table=table)
+    readers = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}
+    try:
+        if fmt not in readers:
+            raise ValueError(f"unsupported file type {path.suffix!r}")
+        readers[fmt](con, fr)
+    except (duckdb.Error, ValueError, OSError) as exc:
+        for t in (table, fr.bad_table):
+            con.execute(f"DROP TABLE IF EXISTS {ident(t)}")
+        fr.columns, fr.rows_good, fr.rows_bad = [], 0, 0
+        fr.error = f"file {rel} could not be read: {str(exc).splitlines()[0]}"
+        return fr
+    fr.columns = [c for c, _ in columns_of(con, ident(table)) if c not in (ROW, LINE)]
+    fr.rows_good = con.execute(f"SELECT count(*) FROM {ident(table)}").fetchone()[0]
+    fr.rows_bad = con.execute(f"SELECT count(*) FROM {ident(fr.bad_table)}").fetchone()[0]
+    return fr
+
+
+def _empty_bad(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
+    con.execute(
+        f"CREATE TEMP TABLE {ident(fr.bad_table)} ({ROW} BIGINT, reason VARCHAR, record VARCHAR)"
+    )
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
+    """RFC-4180 CSV via DuckDB's parallel reader. Lines DuckDB cannot split (too many or too few
+    fields, invalid UTF-8, ...) are captured with `store_rejects` instead of failing the file;
+    their `line` is the record index counting the header as 1, so record number = line - 1 even
+    when quoted fields span several physical lines."""
+    t, rej, scan = fr.table, f"{fr.table}_rej", f"{fr.table}_scan"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {ident(t)} AS
+        SELECT *, row_number() OVER () AS {ROW}
+        FROM read_csv({lit(str(fr.path))}, header = true, all_varchar = true, delim = ',',
+                      quote = '"', escape = '"', encoding = 'utf-8', normalize_names = false,
+                      null_padding = false, store_rejects = true,
+                      rejects_table = {lit(rej)}, rejects_scan = {lit(scan)})
+        """
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {ident(fr.bad_table)} AS
+        SELECT (line - 1)::BIGINT AS {ROW},
+               'malformed CSV record: ' || string_agg(DISTINCT error_type, ', ' ORDER BY error_type)
+                 || ' (' || arg_min(error_message, coalesce(column_idx, 0)) || ')' AS reason,
+               json_object('_raw_line', min(csv_line)) AS record
+        FROM {ident(rej)}
+        GROUP BY line
+        """
+    )
+    n_bad = con.execute(f"SELECT count(*) FROM {ident(fr.bad_table)}").fetchone()[0]
+    if n_bad:
+        # Good rows were numbered 1..G in file order; give them the record numbers that the
+        # rejected records do not occupy, so that every record keeps its place in the file.
+        n_good = con.execute(f"SELECT count(*) FROM {ident(t)}").fetchone()[0]
+        con.execute(
+            f"""
+            UPDATE {ident(t)} SET {ROW} = m.rec
+            FROM (
+                SELECT row_number() OVER (ORDER BY n) AS g, n AS rec
+                FROM range(1, {n_good + n_bad + 1}) r(n)
+                WHERE n NOT IN (SELECT {ROW} FROM {ident(fr.bad_table)})
+            ) m
+            WHERE {ident(t)}.{ROW} = m.g AND m.g <> m.rec
+            """
+        )
+    con.execute(f"DROP TABLE IF EXISTS {ident(rej)}")
+    con.execute(f"DROP TABLE IF EXISTS {ident(scan)}")
+
+
+def _read_jsonl(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
+    """Newline-delimited JSON, read as lines first so that one broken line is a quarantine row
+    (not a failed file) and keeps its line number; then each valid object is parsed once with
+    `json_transform` into one VARCHAR per key seen anywhere in the file (numbers, booleans and
+    nested objects arrive as their JSON text). Blank lines are not records."""
+    lines = f"{fr.table}_lines"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {ident(lines)} AS
+        SELECT row_number() OVER () AS {ROW}, line AS {LINE}
+        FROM read_csv({lit(str(fr.path))}, columns = {{'line': 'VARCHAR'}}, header = false,
+                      delim = {lit(chr(1))}, quote = '', escape = '', auto_detect = false,
+                      strict_mode = false, null_padding = true, encoding = 'utf-8')
+        """
+    )
+    con.execute(f"DELETE FROM {ident(lines)} WHERE {LINE} IS NULL OR trim({LINE}) = ''")
+    is_obj = f"(CASE WHEN json_valid({LINE}) THEN json_type({LINE}) = 'OBJECT' ELSE false END)"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {ident(fr.bad_table)} AS
+        SELECT {ROW}::BIGINT AS {ROW},
+               CASE WHEN json_valid({LINE}) THEN 'malformed JSONL record: not a JSON object'
+                    ELSE 'malformed JSONL record: invalid JSON' END AS reason,
+               json_object('_raw_line', {LINE}) AS record
+        FROM {ident(lines)} WHERE NOT {is_obj}
+        """
+    )
+    keys = [
+        r[0]
+        for r in con.execute(
+            f"""
+            SELECT k FROM (
+                SELECT {ROW} AS r, unnest(json_keys({LINE})) AS k,
+                       unnest(range(len(json_keys({LINE})))) AS pos
+                FROM {ident(lines)} WHERE {is_obj}
+            ) GROUP BY k ORDER BY min(r), min(pos), k
+            """
+        ).fetchall()
+    ]
+    if not keys:
+        con.execute(
+            f"CREATE TEMP TABLE {ident(fr.table)} AS SELECT {ROW}, {LINE} FROM {ident(lines)} WHERE false"
+        )
+    else:
+        shape = lit(json.dumps({k: "VARCHAR" for k in keys}))
+        con.execute(
+            f"""
+            CREATE TEMP TABLE {ident(fr.table)} AS
+            SELECT unnest(json_transform({LINE}, {shape})), {ROW}, {LINE}
+            FROM {ident(lines)} WHERE {is_obj}
+            """
+        )
+    con.execute(f"DROP TABLE {ident(lines)}")
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
+    """Parquet is typed; every column is rendered as text (nested values as JSON) so that it goes
+    through the same validation as CSV and JSONL. Parquet has no malformed records."""
+    src = f"read_parquet({lit(str(fr.path))}, file_row_number = true)"
+    cols = [(c, t) for c, t in columns_of(con, f"SELECT * FROM {src}") if c != "file_row_number"]
+    exprs = []
+    for c, t in cols:
+        nested = t.upper().startswith(_NESTED_PREFIXES) or t.endswith("]")
+        expr = f"to_json({ident(c)})::VARCHAR" if nested else f"CAST({ident(c)} AS VARCHAR)"
+        exprs.append(f"{expr} AS {ident(c)}")
+    select = ", ".join([*exprs, f"(file_row_number + 1)::BIGINT AS {ROW}"])
+    con.execute(f"CREATE TEMP TABLE {ident(fr.table)} AS SELECT {select} FROM {src}")
+    _empty_bad(con, fr)
