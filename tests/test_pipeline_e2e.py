@@ -1,6 +1,6 @@
 """End to end: generated extracts -> Dagster ingest -> dbt -> marts, run for real, twice.
 
-One small generated landing zone (preset "tiny") goes through `python -m orchestration.cli run`
+One small generated landing zone (preset "small": 40 accounts, 100 days) goes through `python -m orchestration.cli run`
 exactly as `make run` does it. Then we check that nothing was lost, that every injected kind of
 bad input was quarantined with its reason, that the broken file was rejected by name, and that a
 second run over the same extracts changes no row of any table.
@@ -35,7 +35,7 @@ def pipeline(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("e2e")
     landing, data = root / "landing", root / "data"
-    summary = generate(landing, preset="tiny", seed=7, end_date=date(2026, 10, 31))
+    summary = generate(landing, preset="small", seed=7, end_date=date(2026, 10, 31))
     first = run_cli("run", landing=landing, data=data)
     warehouse = data / "warehouse.duckdb"
     fingerprints = table_fingerprints(warehouse)

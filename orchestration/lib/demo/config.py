@@ -1,0 +1,150 @@
+"""Presets, reference lists and small date helpers of the demo extract generator.
+
+Nothing here draws random numbers: every value is a constant, so the generated world only
+depends on (preset, seed, end_date).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    accounts: int
+    days: int | None  # None: six calendar months ending on end_date
+    events_per_account_day: float  # average over accounts (inactive ones included)
+    csms: int  # customer success managers at the start (one more joins mid-window)
+    agents: int  # support agents
+    missing_column_files: int  # whole-file defects (a file without a required column)
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset("tiny", 20, 20, 30.0, 4, 3, 1),
+    "small": Preset("small", 40, 100, 12.0, 4, 3, 1),  # end-to-end tests: every defect kind, an NPS wave
+    "demo": Preset("demo", 200, None, 35.0, 5, 6, 2),
+    "s": Preset("S", 1_000, 365, 27.4, 7, 12, 3),
+    "m": Preset("M", 10_000, 365, 27.4, 7, 40, 4),
+}
+
+
+def preset(name: str) -> Preset:
+    try:
+        return PRESETS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(p.name for p in PRESETS.values())}") from None
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    m = d.month - 1 + months
+    y, m = d.year + m // 12, m % 12 + 1
+    return dt.date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def window(p: Preset, end_date: dt.date) -> tuple[dt.date, int]:
+    """First extract date and number of daily extracts."""
+    if p.days is None:
+        start = add_months(end_date, -6) + dt.timedelta(days=1)
+    else:
+        start = end_date - dt.timedelta(days=p.days - 1)
+    return start, (end_date - start).days + 1
+
+
+def quarter_start(d: dt.date) -> dt.date:
+    return dt.date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+
+
+# --- segments ---------------------------------------------------------------------------------
+TIERS = ("enterprise", "mid_market", "smb")
+TIER_SHARE = (0.10, 0.30, 0.60)
+SEATS_MEDIAN = {"enterprise": 350.0, "mid_market": 60.0, "smb": 10.0}
+SEATS_SIGMA = {"enterprise": 0.7, "mid_market": 0.6, "smb": 0.6}
+PLANS = {"enterprise": (("premium", 0.7), ("growth", 0.3)),
+         "mid_market": (("growth", 0.6), ("premium", 0.25), ("essentials", 0.15)),
+         "smb": (("essentials", 0.6), ("growth", 0.4))}
+PRICE_PER_SEAT_USD = {"essentials": 15.0, "growth": 32.0, "premium": 55.0}
+FX_FROM_USD = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79}
+REGIONS = (("na", 0.45), ("emea", 0.30), ("apac", 0.15), ("latam", 0.10))
+# UTC offset (hours) of each region's business day, and the offset written on the few
+# timestamps that carry one (same instant, other representation).
+REGION_UTC_OFFSET = {"na": -5, "emea": 1, "apac": 8, "latam": -3}
+REGION_TZ_LABEL = {"na": -300, "emea": 120, "apac": 480, "latam": -180}  # minutes
+INDUSTRIES = ("software", "healthcare", "financial_services", "retail", "manufacturing",
+              "education", "media", "logistics", "public_sector")
+
+# --- names ------------------------------------------------------------------------------------
+NAME_A = ("Acme", "Northwind", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
+          "Soylent", "Cyberdyne", "Tyrell", "Wonka", "Oscorp", "Aperture", "Blue Sun", "Dunder",
+          "Monarch", "Müller", "Société Lumière", "Kōbe", "Nordlys", "Pinecone", "Redwood", "Harbor",
+          "Summit", "Atlas", "Beacon", "Cobalt", "Delta", "Evergreen", "Falcon", "Granite", "Helix",
+          "Ironclad", "Juniper", "Keystone", "Lighthouse", "Meridian", "Nimbus")
+NAME_B = ("Logistics", "Health", "Foods", "Labs", "Systems", "Partners", "Analytics", "Retail", "Media",
+          "Bank", "Energy", "Robotics", "Insurance", "Learning", "Motors", "Pharma", "Studios", "Capital")
+NAME_SUFFIX = ("Inc.", "Ltd", "GmbH", "S.A.", "LLC", ", Inc.", "& Co", "Group", "", "")
+FIRST_NAMES = ("Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi",
+               "Liam", "Maya", "Noor", "Oscar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera",
+               "Wei", "Ximena", "Yusuf", "Zoë", "Amara", "Bruno", "Carmen", "Diego", "Emma", "Felix")
+LAST_NAMES = ("Adeyemi", "Bauer", "Costa", "Dubois", "Eriksen", "Fischer", "García", "Hansen", "Ivanova",
+              "Jensen", "Kowalski", "López", "Müller", "Nakamura", "O'Brien", "Patel", "Quint", "Rossi",
+              "Schmidt", "Tanaka", "Usman", "Varga", "Weber", "Xu", "Yilmaz", "Zimmermann", "Nguyen", "Kim")
+
+# --- product ----------------------------------------------------------------------------------
+# (feature_key, event_name, feature_name, is_core, weight among features of its kind)
+FEATURES = (
+    ("dashboards", "dashboard_viewed", "Dashboards", True, 5.0),
+    ("reports", "report_created", "Reports", True, 4.0),
+    ("data_import", "data_imported", "Data import", True, 2.0),
+    ("alerts", "alert_configured", "Alerts", True, 1.5),
+    ("collaboration", "comment_added", "Comments & mentions", True, 3.0),
+    ("workflows", "workflow_run", "Workflow automation", True, 2.5),
+    ("integrations", "integration_synced", "Integrations", True, 2.0),
+    ("sharing", "dashboard_shared", "Sharing", True, 1.5),
+    ("api", "api_call", "Public API", False, 4.0),
+    ("exports", "export_downloaded", "Exports (CSV, \"Excel\")", False, 2.0),
+    ("mobile_app", "mobile_session", "Mobile app", False, 2.0),
+    ("templates", "template_used", "Templates", False, 1.5),
+    ("sso", "sso_login", "Single sign-on", False, 1.0),
+    ("audit_log", "audit_log_viewed", "Audit log", False, 0.5),
+    ("custom_fields", "custom_field_created", "Custom fields", False, 1.0),
+    ("forecasting", "forecast_run", "Forecasting", False, 1.0),
+    ("ai_assistant", "assistant_prompt", "AI assistant", False, 1.5),
+    ("scheduled_reports", "report_scheduled", "Scheduled reports", False, 1.0),
+    ("billing_portal", "billing_viewed", "Billing portal", False, 0.3),
+    ("admin_console", "admin_settings_changed", "Admin console", False, 0.5),
+)
+GENERIC_EVENTS = (("login", 4.0), ("page_view", 8.0), ("search", 3.0))
+PROPERTIES = ("", "", '{"platform":"web"}', '{"platform":"web","browser":"chrome"}',
+              '{"platform":"web","browser":"firefox"}', '{"platform":"mobile","os":"ios"}',
+              '{"platform":"mobile","os":"android"}', '{"source":"api","version":"v2"}', "{}",
+              '{"platform":"web","duration_ms":1250}')
+
+# --- surveys ----------------------------------------------------------------------------------
+# survey_id, metric, question, scale_min, scale_max, higher_is_better, trigger, channel, owner_team
+SURVEYS = (
+    ("srv_csat_ticket_email", "csat", "How satisfied were you with the support you received?", 1, 5, True,
+     "ticket_solved", "email", "support"),
+    ("srv_csat_ticket_chat", "csat", "How would you rate this chat, from 1 (very poor) to 7 (excellent)?", 1, 7,
+     True, "ticket_solved", "in_app", "support"),
+    ("srv_nps_relationship", "nps", "How likely are you to recommend us to a friend or colleague?", 0, 10, True,
+     "relationship", "email", "customer_success"),
+    ("srv_ces_onboarding", "ces", "How much effort did it take to complete this onboarding step?", 1, 7, False,
+     "onboarding_milestone", "email", "customer_success"),
+    ("srv_ces_feature", "ces", "\"It was easy to get started with this feature.\" Do you agree?", 1, 7, True,
+     "feature_adoption", "in_app", "product"),
+    ("srv_csat_release", "csat", "How satisfied are you with this release?", 1, 5, True, "release", "in_app",
+     "product"),
+)
+SURVEY_BY_ID = {s[0]: s for s in SURVEYS}
+UNKNOWN_SURVEY_IDS = ("srv_pulse_legacy", "srv_nps_2019", "srv_test_do_not_use")
+
+MILESTONES_ONBOARDING = (("kickoff", 7), ("technical_setup", 21), ("data_migration", 35), ("first_value", 45),
+                         ("team_training", 60), ("go_live", 75))
+TICKET_CATEGORIES = (("how_to", 0.28), ("bug", 0.2), ("integration", 0.14), ("billing", 0.1),
+                     ("account_access", 0.1), ("performance", 0.1), ("feature_request", 0.08))
+CALL_QUEUES = (("support", 0.6), ("technical", 0.25), ("billing", 0.15))
+TASK_OUTCOMES_DONE = ("called the customer, issue acknowledged", "sent apology and workaround",
+                      "credit issued", "scheduled a review call", "escalated to product, customer informed",
+                      "no reply from customer, closed", 'customer said "all good now"')
