@@ -237,7 +237,8 @@ def test_bad_rows_stay_well_under_five_percent(demo):
         else:
             with open(p, newline="", encoding="utf-8") as fh:
                 rows = sum(1 for _ in csv.reader(fh)) - 1
-        assert n_bad / rows <= 0.04, (rel, n_bad, rows)
+        # at most one bad row per 25 rows; a file of a few rows may carry a kind's first showing
+        assert n_bad <= max(1, rows // 25), (rel, n_bad, rows)
     assert 1 <= len(s.defects["missing_required_column"]) <= 2
 
 
