@@ -16,6 +16,7 @@ from orchestration.defs.automation import (
     transform_job,
 )
 from orchestration.defs.ingest import ingest_assets, ingest_checks
+from orchestration.defs.serve import serve_assets
 from orchestration.defs.transform.dbt import dbt_asset_defs, dbt_resource
 
 try:  # Python model assets (health weights, evidence, outbox) arrive with the health score
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover - only while that package is absent
     model_assets = []
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, *dbt_asset_defs, *model_assets],
+    assets=[*ingest_assets, *dbt_asset_defs, *model_assets, *serve_assets],
     asset_checks=list(ingest_checks),
     jobs=[ingest_job, transform_job],
     schedules=[daily_transform_schedule],

@@ -6,6 +6,10 @@ metadata per materialization, and the checks:
 
 - `no_rejected_files` (every entity, WARN): a landing file was rejected whole (e.g. a missing
   required column); the other files still loaded.
+- `fresh` (every entity, WARN): the entity's newest extract is not more than
+  `freshness_max_lag_days` (by kind) behind the newest extract of the landing zone, so a feed
+  that stopped arriving shows as a warning in the UI. Measured in extract dates, not wall-clock
+  time, so re-running old extracts is not "stale".
 - `scale_consistency` (survey responses, blocking): the loaded rows re-validate clean under the
   great-expectations suite and no partition quarantined more than `quarantine_block_pct` of its
   rows. A failure stops downstream assets in the same run.
@@ -18,6 +22,7 @@ from orchestration.defs.partitions import extract_date_partitions
 from orchestration.lib import settings
 from orchestration.lib.contract import ENTITIES, Entity
 from orchestration.lib.ingest import PartitionResult, ingest_partition
+from orchestration.lib.ingest.discover import discover_extract_dates, entity_extract_dates
 from orchestration.lib.paths import current
 
 OWNERS = ["team:data-engineering"]
@@ -25,6 +30,7 @@ KINDS = {"python", "parquet"}
 RESPONSES = ("survey", "responses")
 SURVEYS_KEY = dg.AssetKey(["raw", "survey", "surveys"])
 REJECTED_CHECK = "no_rejected_files"
+FRESH_CHECK = "fresh"
 SCALE_CHECK = "scale_consistency"
 
 
@@ -77,6 +83,38 @@ def _rejected_check(results: list[PartitionResult]) -> dg.AssetCheckResult:
         passed=not rejected,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"files_rejected": dg.MetadataValue.int(len(rejected)), "rejected": dg.MetadataValue.json(rejected)},
+    )
+
+
+def _fresh_check(ent: Entity) -> dg.AssetCheckResult:
+    """WARN when this entity's newest extract lags the landing zone's newest extract."""
+    from datetime import date
+
+    landing = current().landing
+    max_lag = int(settings.load()["freshness_max_lag_days"][ent.kind])
+    newest_any = max(discover_extract_dates(landing), default=None)
+    own = entity_extract_dates(landing, ent)
+    newest_own = max(own, default=None)
+    if newest_any is None:
+        lag = 0
+    elif newest_own is None:
+        lag = None
+    else:
+        lag = (date.fromisoformat(newest_any) - date.fromisoformat(newest_own)).days
+    passed = lag is not None and lag <= max_lag
+    return dg.AssetCheckResult(
+        check_name=FRESH_CHECK,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"newest extract {newest_own or 'never'}; landing zone newest {newest_any}; "
+            f"allowed lag {max_lag} days for a {ent.kind} feed"
+        ),
+        metadata={
+            "lag_days": dg.MetadataValue.int(-1 if lag is None else lag),
+            "max_lag_days": dg.MetadataValue.int(max_lag),
+            "newest_extract": dg.MetadataValue.text(newest_own or ""),
+        },
     )
 
 
@@ -136,7 +174,12 @@ def build_ingest_asset(ent: Entity) -> dg.AssetsDefinition:
             REJECTED_CHECK,
             asset=key,
             description="No landing file of the run's extract dates was rejected whole (WARN).",
-        )
+        ),
+        dg.AssetCheckSpec(
+            FRESH_CHECK,
+            asset=key,
+            description="The feed keeps arriving: newest extract within freshness_max_lag_days (WARN).",
+        ),
     ]
     if is_responses:
         check_specs.append(
@@ -159,6 +202,7 @@ def build_ingest_asset(ent: Entity) -> dg.AssetsDefinition:
         description=describe(ent),
         partitions_def=extract_date_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5),  # transient IO; re-runs are idempotent
         deps=[SURVEYS_KEY] if is_responses else None,
         check_specs=check_specs,
         metadata={"contract_kind": ent.kind, "contract_key": ent.key},
@@ -187,7 +231,7 @@ def build_ingest_asset(ent: Entity) -> dg.AssetsDefinition:
             "extract_dates": dg.MetadataValue.int(len(results)),
             "by_extract_date": dg.MetadataValue.md(_partition_table(results)),
         }
-        checks = [_rejected_check(results)]
+        checks = [_rejected_check(results), _fresh_check(ent)]
         if is_responses:
             checks.append(_scale_check(results))
         return dg.MaterializeResult(metadata=metadata, check_results=checks)

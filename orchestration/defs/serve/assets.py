@@ -1,0 +1,107 @@
+"""Serving for BI: the published DuckDB copy (+ Parquet) and the static dashboard.
+
+`serve/marts_duckdb` copies the marts and audit schemas of the warehouse into a new file and swaps
+it in atomically (orchestration/lib/publish.py), so BI tools read a complete copy that a running
+pipeline never locks. `serve/dashboard` renders serving/dashboard/index.html from that copy
+(orchestration/lib/dashboard.py). Both run at the end of every transform run (transform_job
+selects everything downstream of ingestion); a failed dbt build skips them, so the previous copy
+and dashboard stay in place.
+"""
+
+import dagster as dg
+
+from orchestration.lib.dashboard import render_dashboard
+from orchestration.lib.paths import current
+from orchestration.lib.publish import publish
+
+WAREHOUSE_POOL = "warehouse"  # the publish reads the warehouse: it queues behind dbt, the writer
+OWNERS = ["team:data-engineering"]
+DASHBOARD_OWNERS = ["team:data-engineering", "team:customer-success-ops"]
+MART_DEPS = [
+    dg.AssetKey(["marts", "metric_values"]),
+    dg.AssetKey(["marts", "account_health"]),
+    dg.AssetKey(["marts", "alerts"]),
+]
+MARTS_DUCKDB = dg.AssetKey(["serve", "marts_duckdb"])
+DASHBOARD = dg.AssetKey(["serve", "dashboard"])
+
+
+@dg.asset(
+    key=MARTS_DUCKDB,
+    deps=MART_DEPS,
+    group_name="serve",
+    owners=OWNERS,
+    kinds={"duckdb", "parquet"},
+    pool=WAREHOUSE_POOL,
+    tags={"layer": "serve"},
+    description=(
+        "The published copy for BI: every table of the warehouse's `marts` and `audit` schemas, copied into "
+        "a new DuckDB file and swapped in atomically as `serving/chw.duckdb` (readers of the old copy keep "
+        "it; nobody sees a half-built mart; the pipeline is never blocked by a reader), plus one Parquet file "
+        "per mart in `serving/parquet/`. Open it read-only: `ATTACH 'serving/chw.duckdb' AS serving "
+        "(READ_ONLY); USE serving;`."
+    ),
+)
+def marts_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    paths = current()
+    result = publish(paths.warehouse, paths.serving)
+    marts = [t for t in result.tables if t.schema == "marts"]
+    context.log.info(
+        f"published {len(result.tables)} tables ({result.rows:,} rows) to {result.serving_file} in {result.seconds:.2f} s"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "serving_file": dg.MetadataValue.path(str(result.serving_file)),
+            "parquet_dir": dg.MetadataValue.path(str(result.parquet_dir)),
+            "tables": dg.MetadataValue.int(len(result.tables)),
+            "mart_tables": dg.MetadataValue.int(len(marts)),
+            "rows": dg.MetadataValue.int(result.rows),
+            "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+            "parquet_files": dg.MetadataValue.int(len(result.parquet_files)),
+            "table_rows": dg.MetadataValue.md(
+                "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t.qualified} | {t.rows:,} |" for t in result.tables)
+            ),
+            "published_at": dg.MetadataValue.text(result.published_at),
+        }
+    )
+
+
+@dg.asset(
+    key=DASHBOARD,
+    deps=[MARTS_DUCKDB],
+    group_name="serve",
+    owners=DASHBOARD_OWNERS,
+    kinds={"html"},
+    tags={"layer": "serve"},
+    description=(
+        "Static customer-health dashboard, `serving/dashboard/index.html` (no server, renders offline): "
+        "real-time health (at-risk accounts, recent responses, alerts), trends (NPS/CSAT/CES rolling 30/60/90 "
+        "days, churn, retention), segments (tier, industry, onboarding cohort, CSM), operations (first "
+        "response, resolution, FCR, escalations, calls) and executive (NRR, GRR, churn, CLTV). Reads the "
+        "serving copy only; sample sizes and confidence intervals shown, low samples greyed out."
+    ),
+)
+def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    paths = current()
+    result = render_dashboard(paths.serving)
+    for view, error in result.view_errors.items():
+        context.log.warning(f"dashboard view {view} could not be built: {error}")
+    figures = result.figures
+    metadata: dict[str, dg.MetadataValue] = {
+        "dashboard_path": dg.MetadataValue.path(str(result.path)),
+        "dashboard_url": dg.MetadataValue.url(result.path.as_uri()),
+        "as_of": dg.MetadataValue.text(result.as_of.isoformat() if result.as_of else "no data yet"),
+        "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+        "views_failed": dg.MetadataValue.int(len(result.view_errors)),
+    }
+    for key, label in (("nps", "latest_nps"), ("csat_pct", "latest_csat_pct"), ("health_score_avg", "health_score_avg"),
+                       ("nrr_pct", "latest_nrr_pct")):
+        if figures.get(key) is not None:
+            metadata[label] = dg.MetadataValue.float(round(float(figures[key]), 2))
+    for key in ("at_risk_accounts", "accounts_scored", "open_alerts", "overdue_alerts"):
+        if figures.get(key) is not None:
+            metadata[key] = dg.MetadataValue.int(int(figures[key]))
+    missing = [k for k in ("nps", "csat_pct", "at_risk_accounts") if figures.get(k) is None]
+    if missing:
+        metadata["no_data_yet"] = dg.MetadataValue.text(", ".join(missing))
+    return dg.MaterializeResult(metadata=metadata)
