@@ -1,0 +1,156 @@
+"""Python model assets of the health score: fitted weights, and the score's back-test.
+
+Both read the DuckDB warehouse read-only and write Parquet to CHW_MODELS_DIR (paths.models), which
+dbt reads back through the `models` source. The plain functions `write_health_weights` and
+`write_health_evidence` do the work (the end-to-end tests call them); the assets wrap them.
+"""
+
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from orchestration.lib import health_model, settings
+from orchestration.lib.paths import current
+
+WAREHOUSE_POOL = "warehouse"  # DuckDB: no reader while dbt writes; the pool serializes them
+
+
+def _read(warehouse: Path, sql: str) -> pd.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)  # readers never see a half-written file
+    return path
+
+
+def _relation_exists(warehouse: Path, schema: str, name: str) -> bool:
+    if not warehouse.exists():
+        return False
+    found = _read(
+        warehouse,
+        f"select count(*) as n from information_schema.tables where table_schema = '{schema}' and table_name = '{name}'",
+    )
+    return bool(found["n"].iloc[0])
+
+
+def write_health_weights(warehouse: Path, models_dir: Path, cfg: dict[str, Any] | None = None) -> health_model.FitResult:
+    """Fit (or default) the weights and write health_weights.parquet and health_model_evidence.parquet.
+
+    Always writes both files: with no warehouse, no components or too little history the
+    configured defaults are written, so dbt can always read them.
+    """
+    cfg = cfg or settings.load()
+    health = cfg["health"]
+    cols = ", ".join(f"{c}_score" for c in health_model.COMPONENTS)
+    if _relation_exists(warehouse, "intermediate", "int_health__components") and _relation_exists(
+        warehouse, "intermediate", "int_health__renewals"
+    ):
+        components = _read(warehouse, f"select account_id, as_of_date, {cols} from intermediate.int_health__components")
+        renewals = _read(warehouse, "select account_id, renewal_date, churned from intermediate.int_health__renewals")
+    else:
+        components = pd.DataFrame(columns=["account_id", "as_of_date", *[f"{c}_score" for c in health_model.COMPONENTS]])
+        renewals = pd.DataFrame(columns=["account_id", "renewal_date", "churned"])
+    rows = health_model.training_rows(components, renewals, tuple(health["training_window_days"]))
+    result = health_model.fit_weights(
+        rows,
+        defaults=health["weights"],
+        min_renewals=int(health["min_renewals_for_fit"]),
+        validation_share=float(health.get("validation_share", 0.3)),
+    )
+    _write_parquet(result.weights_frame(), models_dir / "health_weights.parquet")
+    _write_parquet(result.evidence_frame(), models_dir / "health_model_evidence.parquet")
+    return result
+
+
+def write_health_evidence(warehouse: Path, models_dir: Path, cfg: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Back-test marts.account_health against churn; write health_evidence.parquet (always)."""
+    cfg = cfg or settings.load()
+    health = cfg["health"]
+    if _relation_exists(warehouse, "marts", "account_health"):
+        scores = _read(
+            warehouse,
+            "select account_id, as_of_date, health_score, health_band, tier from marts.account_health",
+        )
+        renewals = _read(warehouse, "select account_id, renewal_date, churned from intermediate.int_health__renewals")
+        latest = _read(warehouse, "select latest_extract_date from intermediate.int_health__extract_bounds")
+        latest_date = latest["latest_extract_date"].iloc[0] if len(latest) else None
+    else:
+        scores = pd.DataFrame(columns=["account_id", "as_of_date", "health_score", "health_band", "tier"])
+        renewals = pd.DataFrame(columns=["account_id", "renewal_date", "churned"])
+        latest_date = None
+    if latest_date is None or pd.isna(latest_date):
+        latest_date = pd.Timestamp("1900-01-01")
+    evidence = health_model.back_test(scores, renewals, latest_date, health["bands"], health["evidence"])
+    _write_parquet(evidence, models_dir / "health_evidence.parquet")
+    return evidence
+
+
+def _meta(value):
+    return None if value is None or pd.isna(value) else float(value)
+
+
+@dg.asset(
+    key=["models", "health_weights"],
+    group_name="models",
+    kinds={"python", "scikit-learn"},
+    deps=[dg.AssetKey(["intermediate", "int_health__components"]), dg.AssetKey(["intermediate", "int_health__renewals"])],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Health component weights fitted by logistic regression on account-days 30-90 days before a renewal, "
+        "labelled by churn, validated in time (earlier renewals fit, later ones score). Defaults from "
+        "vars.chw.health.weights below min_renewals_for_fit. Writes <models>/health_weights.parquet and "
+        "health_model_evidence.parquet."
+    ),
+)
+def health_weights(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    paths = current()
+    result = write_health_weights(paths.warehouse, paths.models)
+    if result.reason:
+        context.log.info(f"health weights: defaults kept ({result.reason})")
+    return dg.MaterializeResult(
+        metadata={
+            "source": result.source,
+            "n_renewals": result.n_renewals,
+            "n_churned_renewals": result.n_churned,
+            "n_training_rows": result.n_rows,
+            "auc_validation": _meta(result.auc_validation),
+            "pr_auc_validation": _meta(result.pr_auc_validation),
+            "lift_top_decile_validation": _meta(result.lift_top_decile),
+            "auc_default_weights_validation": _meta(result.auc_default_validation),
+            "weights": dg.MetadataValue.json({k: round(v, 4) for k, v in result.weights.items()}),
+            "reason": result.reason or "fitted",
+        }
+    )
+
+
+@dg.asset(
+    key=["models", "health_evidence"],
+    group_name="models",
+    kinds={"python", "scikit-learn"},
+    deps=[dg.AssetKey(["marts", "account_health"]), dg.AssetKey(["intermediate", "int_health__renewals"])],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Back-test of marts.account_health against churn: AUC and PR-AUC 30-60 days ahead, red-band churn "
+        "multiple, churned accounts below green 60-90 days before, share green, median lead time first red "
+        "-> churn; all accounts and by tier. Writes <models>/health_evidence.parquet (marts.health_score_evidence)."
+    ),
+)
+def health_evidence(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    paths = current()
+    evidence = write_health_evidence(paths.warehouse, paths.models)
+    overall = evidence[evidence["segment_type"] == "all"].set_index("measure")
+    meta: dict[str, Any] = {m: _meta(v) for m, v in overall["value"].items()}
+    meta["evidence"] = dg.MetadataValue.md(evidence.to_markdown(index=False))
+    return dg.MaterializeResult(metadata=meta)

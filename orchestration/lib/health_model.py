@@ -1,0 +1,329 @@
+"""Health score weights fitted from churn history, and the score's back-test. Pure: no Dagster, no I/O.
+
+`fit_weights` turns account-days 30-90 days before a renewal into a logistic regression of
+"this renewal churned" on the six component scores, validated in time (fitted on the earlier
+renewals, scored on the later ones). Components are "higher is healthier", so a component
+protects against churn when its coefficient is negative: its weight is that protection
+(negative coefficient, clipped at 0), normalized to sum 1. Below `min_renewals` resolved
+renewals (or with one class only) the configured default weights are returned instead.
+
+`back_test` measures how well a finished `account_health` table predicts churn: AUC and PR-AUC
+for churn 30-60 days ahead, the red band's churn rate as a multiple of the base rate, the share
+of churned accounts below green 60-90 days before churning, the share of accounts green, and the
+median lead time from the first red score to churn; for all accounts and by tier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+COMPONENTS: tuple[str, ...] = ("usage", "adoption", "onboarding", "sentiment", "support", "engagement")
+RENEWAL_KEY = ["account_id", "renewal_date"]
+
+
+@dataclass
+class FitResult:
+    weights: dict[str, float]
+    source: str  # 'fitted' | 'default'
+    n_renewals: int
+    n_churned: int
+    n_rows: int
+    auc_validation: float | None = None  # AUC of the weighted score on the held-out, later renewals
+    pr_auc_validation: float | None = None
+    lift_top_decile: float | None = None  # churn rate of the riskiest 10 % / base rate, held out
+    auc_default_validation: float | None = None  # the default weights on the same rows, for comparison
+    n_train_renewals: int = 0
+    n_validation_renewals: int = 0
+    coefficients: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+
+    def weights_frame(self) -> pd.DataFrame:
+        """The health_weights.parquet rows: component, weight, source, n_renewals, auc_validation."""
+        return pd.DataFrame(
+            {
+                "component": list(self.weights),
+                "weight": [float(w) for w in self.weights.values()],
+                "source": self.source,
+                "n_renewals": pd.Series([self.n_renewals] * len(self.weights), dtype="int64"),
+                "auc_validation": pd.Series([self.auc_validation] * len(self.weights), dtype="float64"),
+            }
+        )
+
+    def evidence_frame(self) -> pd.DataFrame:
+        """The health_model_evidence.parquet rows: measure, value."""
+        measures = {
+            "auc_validation": self.auc_validation,
+            "pr_auc_validation": self.pr_auc_validation,
+            "lift_top_decile_validation": self.lift_top_decile,
+            "auc_default_weights_validation": self.auc_default_validation,
+            "n_renewals": self.n_renewals,
+            "n_churned_renewals": self.n_churned,
+            "n_training_rows": self.n_rows,
+            "n_train_renewals": self.n_train_renewals,
+            "n_validation_renewals": self.n_validation_renewals,
+            "is_fitted": 1.0 if self.source == "fitted" else 0.0,
+            **{f"weight_{c}": w for c, w in self.weights.items()},
+            **{f"coefficient_{c}": v for c, v in self.coefficients.items()},
+        }
+        return pd.DataFrame(
+            {"measure": list(measures), "value": pd.Series([_f(v) for v in measures.values()], dtype="float64")}
+        )
+
+
+def _f(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
+
+
+def normalize(weights: Mapping[str, float], components: Sequence[str] = COMPONENTS) -> dict[str, float]:
+    total = sum(max(0.0, float(weights.get(c, 0.0))) for c in components)
+    if total <= 0:
+        raise ValueError("weights sum to zero")
+    return {c: max(0.0, float(weights.get(c, 0.0))) / total for c in components}
+
+
+def training_rows(
+    components: pd.DataFrame,
+    renewals: pd.DataFrame,
+    window_days: Sequence[int] = (30, 90),
+) -> pd.DataFrame:
+    """Account-days `window_days` before a resolved renewal, labelled by whether it churned.
+
+    components: account_id, as_of_date, <component>_score. renewals: account_id, renewal_date,
+    churned (null while unresolved: dropped). Returns components' columns plus renewal_date,
+    days_before and churned (0/1).
+    """
+    resolved = renewals.dropna(subset=["churned"])[["account_id", "renewal_date", "churned"]]
+    if components.empty or resolved.empty:
+        return pd.DataFrame(columns=[*components.columns, "renewal_date", "days_before", "churned"])
+    merged = components.merge(resolved, on="account_id", how="inner")
+    merged["days_before"] = (
+        pd.to_datetime(merged["renewal_date"]) - pd.to_datetime(merged["as_of_date"])
+    ).dt.days
+    lo, hi = window_days
+    rows = merged[(merged["days_before"] >= lo) & (merged["days_before"] <= hi)].copy()
+    rows["churned"] = rows["churned"].astype(bool).astype(int)
+    return rows.reset_index(drop=True)
+
+
+def feature_matrix(rows: pd.DataFrame, components: Sequence[str] = COMPONENTS) -> np.ndarray:
+    """Component scores / 100; a missing component takes the mean of the row's present ones
+    (what the renormalized score does), 0.5 when none is present."""
+    x = rows[[f"{c}_score" for c in components]].astype("float64").to_numpy() / 100.0
+    row_mean = np.nanmean(np.where(np.isnan(x).all(axis=1, keepdims=True), 0.5, x), axis=1)
+    row_mean = np.where(np.isnan(row_mean), 0.5, row_mean)
+    return np.where(np.isnan(x), row_mean[:, None], x)
+
+
+def weighted_score(x: np.ndarray, weights: Mapping[str, float], components: Sequence[str] = COMPONENTS) -> np.ndarray:
+    w = np.array([weights[c] for c in components], dtype="float64")
+    return x @ w / w.sum()
+
+
+def _renewal_weights(rows: pd.DataFrame) -> np.ndarray:
+    """Each renewal counts once, however many of its days are scored."""
+    counts = rows.groupby(RENEWAL_KEY)["churned"].transform("size").to_numpy()
+    return 1.0 / counts
+
+
+def _lift_top_decile(y: np.ndarray, risk: np.ndarray) -> float | None:
+    if len(y) < 10 or y.mean() == 0:
+        return None
+    cut = np.quantile(risk, 0.9)
+    top = risk >= cut
+    return float(y[top].mean() / y.mean())
+
+
+def _two_classes(y: np.ndarray) -> bool:
+    return len(np.unique(y)) == 2
+
+
+def fit_weights(
+    rows: pd.DataFrame,
+    defaults: Mapping[str, float],
+    min_renewals: int,
+    validation_share: float = 0.3,
+    components: Sequence[str] = COMPONENTS,
+) -> FitResult:
+    """Fit component weights on `training_rows` output, validated in time; defaults when too little history."""
+    default_weights = normalize(defaults, components)
+    renewals = rows[RENEWAL_KEY + ["churned"]].drop_duplicates(RENEWAL_KEY) if not rows.empty else rows
+    n_renewals = len(renewals)
+    n_churned = int(renewals["churned"].sum()) if n_renewals else 0
+    base = FitResult(
+        weights=default_weights, source="default", n_renewals=n_renewals, n_churned=n_churned, n_rows=len(rows)
+    )
+    if n_renewals < min_renewals:
+        base.reason = f"{n_renewals} renewals < min_renewals_for_fit {min_renewals}"
+        return base
+    if not _two_classes(renewals["churned"].to_numpy()):
+        base.reason = "renewals of one outcome only"
+        return base
+
+    # time split: the earliest renewals train, the latest validation_share validate
+    order = renewals.sort_values(["renewal_date", "account_id"]).reset_index(drop=True)
+    n_val = max(1, int(round(n_renewals * validation_share)))
+    cutoff_date = order["renewal_date"].iloc[n_renewals - n_val]
+    is_val = (pd.to_datetime(rows["renewal_date"]) >= pd.to_datetime(cutoff_date)).to_numpy()
+    x = feature_matrix(rows, components)
+    y = rows["churned"].to_numpy().astype(int)
+    sw = _renewal_weights(rows)
+
+    result = FitResult(
+        weights=default_weights, source="default", n_renewals=n_renewals, n_churned=n_churned, n_rows=len(rows),
+        n_train_renewals=int(order["renewal_date"].lt(cutoff_date).sum()),
+        n_validation_renewals=int(order["renewal_date"].ge(cutoff_date).sum()),
+    )
+    if _two_classes(y[~is_val]) and _two_classes(y[is_val]):
+        train_weights = _weights_from(x[~is_val], y[~is_val], sw[~is_val], components)
+        if train_weights is not None:
+            risk = -weighted_score(x[is_val], train_weights, components)
+            result.auc_validation = float(roc_auc_score(y[is_val], risk, sample_weight=sw[is_val]))
+            result.pr_auc_validation = float(average_precision_score(y[is_val], risk, sample_weight=sw[is_val]))
+            result.lift_top_decile = _lift_top_decile(y[is_val], risk)
+        default_risk = -weighted_score(x[is_val], default_weights, components)
+        result.auc_default_validation = float(roc_auc_score(y[is_val], default_risk, sample_weight=sw[is_val]))
+
+    model = _logistic(x, y, sw)
+    result.coefficients = dict(zip(components, (float(c) for c in model.coef_[0]), strict=True))
+    protective = {c: max(0.0, -v) for c, v in result.coefficients.items()}
+    if sum(protective.values()) <= 0:
+        result.reason = "no component protects against churn in this history"
+        return result
+    result.weights = normalize(protective, components)
+    result.source = "fitted"
+    return result
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray) -> LogisticRegression:
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+    model.fit(x, y, sample_weight=sample_weight)
+    return model
+
+
+def _weights_from(x, y, sw, components) -> dict[str, float] | None:
+    coef = _logistic(x, y, sw).coef_[0]
+    protective = {c: max(0.0, -float(v)) for c, v in zip(components, coef, strict=True)}
+    return normalize(protective, components) if sum(protective.values()) > 0 else None
+
+
+# --- back-test of the finished score -------------------------------------------------------------
+
+EVIDENCE_COLUMNS = ["measure", "segment_type", "segment_value", "value", "goal", "meets_goal", "sample_size"]
+
+
+def churn_events(renewals: pd.DataFrame) -> pd.DataFrame:
+    """account_id, churn_date for every resolved renewal that churned."""
+    churned = renewals[renewals["churned"].fillna(False).astype(bool)]
+    out = churned[["account_id", "renewal_date"]].rename(columns={"renewal_date": "churn_date"})
+    out["churn_date"] = pd.to_datetime(out["churn_date"])
+    return out.reset_index(drop=True)
+
+
+def label_ahead(health: pd.DataFrame, churns: pd.DataFrame, latest_date, horizon: Sequence[int]) -> pd.DataFrame:
+    """Score days whose outcome `horizon` days ahead is known, labelled 1 when the account churns
+    between d + horizon[0] and d + horizon[1]; days with a churn sooner than horizon[0] are left out."""
+    lo, hi = horizon
+    h = health.dropna(subset=["health_score"]).copy()
+    h["as_of_date"] = pd.to_datetime(h["as_of_date"])
+    h = h[h["as_of_date"] + pd.Timedelta(days=hi) <= pd.Timestamp(latest_date)]
+    if h.empty:
+        return h.assign(label=pd.Series(dtype=int))
+    m = h[["account_id", "as_of_date"]].merge(churns, on="account_id", how="left")
+    delta = (m["churn_date"] - m["as_of_date"]).dt.days
+    m["hit"] = delta.between(lo, hi)
+    m["soon"] = delta.between(0, lo - 1)
+    flags = m.groupby(["account_id", "as_of_date"], as_index=False)[["hit", "soon"]].any()
+    h = h.merge(flags, on=["account_id", "as_of_date"], how="left")
+    h = h[~h["soon"].fillna(False).astype(bool)]
+    return h.assign(label=h["hit"].fillna(False).astype(int)).drop(columns=["hit", "soon"])
+
+
+def _segment(df: pd.DataFrame, segment_type: str, segment_value: str, column: str = "tier") -> pd.DataFrame:
+    return df if segment_type == "all" else df[df[column] == segment_value]
+
+
+def back_test(
+    health: pd.DataFrame,
+    renewals: pd.DataFrame,
+    latest_date,
+    bands: Mapping[str, float],
+    evidence_cfg: Mapping,
+) -> pd.DataFrame:
+    """The evidence table (EVIDENCE_COLUMNS) for all accounts and per tier."""
+    goals = evidence_cfg.get("goals", {})
+    churns = churn_events(renewals)
+    labelled = label_ahead(health, churns, latest_date, evidence_cfg.get("horizon_days", (30, 60)))
+    h = health.dropna(subset=["health_score"]).copy()
+    h["as_of_date"] = pd.to_datetime(h["as_of_date"])
+    rows: list[dict] = []
+
+    def add(measure, segment_type, segment_value, value, n, goal=None, higher_is_better=True):
+        value = _f(value)
+        meets = None
+        if goal is not None and value is not None:
+            meets = value >= goal if higher_is_better else value <= goal
+        rows.append(dict(measure=measure, segment_type=segment_type, segment_value=segment_value,
+                         value=value, goal=_f(goal), meets_goal=meets, sample_size=int(n)))
+
+    # churn events with the account's tier on its last score before churning
+    events = churns.merge(h[["account_id", "as_of_date", "health_score", "health_band", "tier"]], on="account_id")
+    before = events[events["as_of_date"] <= events["churn_date"]]
+    last_tier = (
+        before.sort_values("as_of_date").groupby(["account_id", "churn_date"], as_index=False).last()[
+            ["account_id", "churn_date", "tier"]
+        ]
+    )
+    latest_scores = h[h["as_of_date"] == h["as_of_date"].max()]
+
+    segments = [("all", "all")] + [("tier", t) for t in sorted(h["tier"].dropna().unique())]
+    g_lo, g_hi = evidence_cfg.get("below_green_days", (60, 90))
+    lookback = evidence_cfg.get("first_red_lookback_days", 180)
+    for seg_type, seg_value in segments:
+        lab = _segment(labelled, seg_type, seg_value)
+        y = lab["label"].to_numpy() if len(lab) else np.array([])
+        risk = -lab["health_score"].to_numpy() if len(lab) else np.array([])
+        ok = len(y) > 0 and _two_classes(y)
+        add("auc_churn_30_60d", seg_type, seg_value, roc_auc_score(y, risk) if ok else None, len(y), goals.get("auc"))
+        add("pr_auc_churn_30_60d", seg_type, seg_value, average_precision_score(y, risk) if ok else None, len(y))
+        base_rate = y.mean() if len(y) else None
+        red = lab[lab["health_band"] == "red"]["label"] if len(lab) else pd.Series(dtype=int)
+        red_rate = red.mean() if len(red) else None
+        add("base_churn_rate_30_60d", seg_type, seg_value, base_rate, len(y))
+        add("red_churn_rate_30_60d", seg_type, seg_value, red_rate, len(red))
+        multiple = red_rate / base_rate if red_rate is not None and base_rate else None
+        add("red_churn_multiple", seg_type, seg_value, multiple, len(red), goals.get("red_churn_multiple"))
+        add("lift_top_decile_30_60d", seg_type, seg_value, _lift_top_decile(y, risk) if ok else None, len(y))
+
+        ev = before.merge(last_tier, on=["account_id", "churn_date"], suffixes=("", "_at_churn"))
+        ev = ev if seg_type == "all" else ev[ev["tier_at_churn"] == seg_value]
+        days = (ev["churn_date"] - ev["as_of_date"]).dt.days
+        window = ev[days.between(g_lo, g_hi)]
+        per_event = window.groupby(["account_id", "churn_date"])["health_score"].mean()
+        below = (per_event < bands["green"]).mean() if len(per_event) else None
+        add("churned_below_green_60_90d_share", seg_type, seg_value, below, len(per_event),
+            goals.get("churned_below_green_share"))
+
+        reds = ev[(ev["health_band"] == "red") & days.between(0, lookback)]
+        first_red = reds.groupby(["account_id", "churn_date"])["as_of_date"].min().reset_index()
+        leads = (first_red["churn_date"] - first_red["as_of_date"]).dt.days
+        add("median_lead_days_first_red_to_churn", seg_type, seg_value,
+            leads.median() if len(leads) else None, len(leads))
+        n_events = ev[["account_id", "churn_date"]].drop_duplicates().shape[0]
+        add("churn_events_scored", seg_type, seg_value, n_events, n_events)
+
+        latest = _segment(latest_scores, seg_type, seg_value)
+        green = (latest["health_band"] == "green").mean() if len(latest) else None
+        add("green_share", seg_type, seg_value, green, len(latest), goals.get("green_share_max"), higher_is_better=False)
+
+    out = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
+    out["value"] = out["value"].astype("float64")
+    out["goal"] = out["goal"].astype("float64")
+    out["meets_goal"] = out["meets_goal"].astype("boolean")
+    out["sample_size"] = out["sample_size"].astype("int64")
+    return out

@@ -1,0 +1,130 @@
+"""Unit tests of orchestration/lib/health_model.py: the weight fit and the score's back-test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from orchestration.lib import health_model as hm
+
+DEFAULTS = {"usage": 0.25, "adoption": 0.15, "onboarding": 0.10, "sentiment": 0.20, "support": 0.15, "engagement": 0.15}
+
+
+def synthetic(n_accounts: int, seed: int = 7, start: str = "2024-01-01") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accounts whose churn depends on usage and sentiment only; the other components are noise.
+
+    Each account renews once, spread over a year; scores are weekly for the 120 days before.
+    """
+    rng = np.random.default_rng(seed)
+    comps, renewals = [], []
+    for i in range(n_accounts):
+        acc = f"a{i:04d}"
+        renewal = pd.Timestamp(start) + pd.Timedelta(days=int(rng.integers(120, 480)))
+        health = rng.uniform(0, 1)
+        churned = rng.uniform() > health  # low latent health -> churn
+        for k in range(18):
+            day = renewal - pd.Timedelta(days=7 * k)
+            comps.append(
+                {
+                    "account_id": acc,
+                    "as_of_date": day.date(),
+                    "usage_score": float(np.clip(100 * health + rng.normal(0, 10), 0, 100)),
+                    "sentiment_score": float(np.clip(100 * health + rng.normal(0, 15), 0, 100)),
+                    "adoption_score": float(rng.uniform(0, 100)),
+                    "onboarding_score": None if k % 3 else float(rng.uniform(0, 100)),
+                    "support_score": float(rng.uniform(0, 100)),
+                    "engagement_score": float(rng.uniform(0, 100)),
+                }
+            )
+        renewals.append({"account_id": acc, "renewal_date": renewal.date(), "churned": churned})
+    renewals.append({"account_id": "a0000", "renewal_date": pd.Timestamp("2030-01-01").date(), "churned": None})
+    return pd.DataFrame(comps), pd.DataFrame(renewals)
+
+
+def test_training_rows_keep_30_to_90_days_before_resolved_renewals():
+    comps, renewals = synthetic(5)
+    rows = hm.training_rows(comps, renewals, (30, 90))
+    assert rows["days_before"].between(30, 90).all()
+    assert set(rows["churned"].unique()) <= {0, 1}
+    assert pd.Timestamp("2030-01-01").date() not in set(rows["renewal_date"])  # unresolved: no label
+
+
+def test_fit_recovers_the_components_that_carry_the_signal():
+    comps, renewals = synthetic(400)
+    rows = hm.training_rows(comps, renewals, (30, 90))
+    result = hm.fit_weights(rows, DEFAULTS, min_renewals=30, validation_share=0.3)
+    assert result.source == "fitted"
+    assert result.n_renewals == 400
+    assert sum(result.weights.values()) == pytest.approx(1.0)
+    assert all(w >= 0 for w in result.weights.values())
+    signal = result.weights["usage"] + result.weights["sentiment"]
+    assert signal > 0.8, result.weights
+    assert result.auc_validation is not None and result.auc_validation > 0.75
+    assert result.lift_top_decile is not None and result.lift_top_decile > 1.5
+    frame = result.weights_frame()
+    assert list(frame.columns) == ["component", "weight", "source", "n_renewals", "auc_validation"]
+    assert (frame["source"] == "fitted").all()
+
+
+def test_validation_is_in_time_later_renewals_score_only():
+    comps, renewals = synthetic(200)
+    rows = hm.training_rows(comps, renewals, (30, 90))
+    result = hm.fit_weights(rows, DEFAULTS, min_renewals=30, validation_share=0.25)
+    assert result.n_train_renewals + result.n_validation_renewals == result.n_renewals
+    assert result.n_validation_renewals == pytest.approx(0.25 * result.n_renewals, abs=3)
+    # the held-out renewals are the latest ones
+    order = rows.drop_duplicates(["account_id", "renewal_date"]).sort_values("renewal_date")
+    first_val = order["renewal_date"].iloc[result.n_train_renewals]
+    assert (order["renewal_date"].iloc[: result.n_train_renewals] < first_val).all()
+
+
+def test_defaults_below_min_renewals_and_always_a_full_weight_table():
+    comps, renewals = synthetic(10)
+    rows = hm.training_rows(comps, renewals, (30, 90))
+    result = hm.fit_weights(rows, DEFAULTS, min_renewals=30)
+    assert result.source == "default"
+    assert result.weights == pytest.approx(hm.normalize(DEFAULTS))
+    assert "min_renewals_for_fit" in result.reason
+    empty = hm.fit_weights(hm.training_rows(comps.iloc[0:0], renewals, (30, 90)), DEFAULTS, min_renewals=30)
+    assert empty.source == "default" and empty.n_renewals == 0
+    assert len(empty.weights_frame()) == 6
+
+
+def test_one_outcome_only_keeps_defaults():
+    comps, renewals = synthetic(60)
+    renewals["churned"] = renewals["churned"].map(lambda v: None if v is None else False)
+    rows = hm.training_rows(comps, renewals, (30, 90))
+    assert hm.fit_weights(rows, DEFAULTS, min_renewals=30).source == "default"
+
+
+def test_back_test_measures_a_score_that_sees_churn_coming():
+    days = pd.date_range("2024-01-01", "2024-12-30", freq="7D")
+    health, renewals = [], []
+    for i in range(60):
+        acc = f"a{i}"
+        churn = pd.Timestamp("2024-09-02") if i < 12 else None
+        tier = "smb" if i % 2 else "enterprise"
+        for d in days:
+            if churn is not None and d > churn:
+                break
+            bad = churn is not None and (churn - d).days <= 100
+            score = 25.0 if bad else 85.0
+            band = "red" if score < 40 else "green"
+            health.append({"account_id": acc, "as_of_date": d, "health_score": score, "health_band": band, "tier": tier})
+        renewals.append({"account_id": acc, "renewal_date": (churn or pd.Timestamp("2025-06-01")).date(),
+                         "churned": True if churn is not None else None})
+    ev = hm.back_test(pd.DataFrame(health), pd.DataFrame(renewals), pd.Timestamp("2024-12-31"),
+                      {"green": 70, "yellow": 40},
+                      {"horizon_days": [30, 60], "below_green_days": [60, 90], "first_red_lookback_days": 180,
+                       "goals": {"auc": 0.8, "red_churn_multiple": 3.0, "churned_below_green_share": 0.667,
+                                 "green_share_max": 0.8}})
+    assert list(ev.columns) == hm.EVIDENCE_COLUMNS
+    overall = ev[ev["segment_type"] == "all"].set_index("measure")["value"]
+    assert overall["auc_churn_30_60d"] > 0.95  # days 61-100 before churn are red but labelled 0
+    assert overall["red_churn_multiple"] > 3
+    assert overall["churned_below_green_60_90d_share"] == pytest.approx(1.0)
+    assert overall["median_lead_days_first_red_to_churn"] == pytest.approx(98)
+    assert overall["green_share"] == pytest.approx(1.0)  # churned accounts are no longer scored
+    assert set(ev["segment_value"]) == {"all", "enterprise", "smb"}
+    assert ev.set_index(["measure", "segment_type"]).loc[("auc_churn_30_60d", "all"), "meets_goal"]
