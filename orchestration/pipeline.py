@@ -73,18 +73,28 @@ def prepare_dbt(paths: Paths) -> None:
 
 
 def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = None) -> PipelineResult:
-    """Ingest the given (default: all) extract dates, then build every downstream asset."""
+    """Ingest the given (default: all) extract dates, then build every downstream asset.
+
+    Runs against one warehouse are serialized by a file lock: a second run queues behind the first.
+    """
+    from orchestration.lib.run_lock import pipeline_lock
+
+    paths = paths or current()
+    with pipeline_lock(paths.data / ".pipeline.lock", say=log):
+        return _run_pipeline(paths, extract_dates)
+
+
+def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResult:
     from orchestration.lib.ingest.discover import discover_extract_dates
 
     started = time.monotonic()
-    paths = paths or current()
     export_env(paths)
     dagster_home(paths)
     log(f"landing zone {paths.landing}")
     prepare_dbt(paths)
 
-    from orchestration.defs.partitions import extract_date_partitions
     from orchestration.definitions import defs
+    from orchestration.defs.partitions import extract_date_partitions
 
     dates = sorted(extract_dates or discover_extract_dates(paths.landing))
     instance = dg.DagsterInstance.get()
