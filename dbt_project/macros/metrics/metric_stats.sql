@@ -69,3 +69,30 @@
         when {{ n }} > 0 then {{ raw }}
     end
 {%- endmacro %}
+
+{#- metric_round(expr, places): a double rounded to `places` decimals. Sums of doubles depend on
+    the order the engine adds them in (parallel aggregation), which changes the last bits from
+    run to run; rounding published values keeps a re-run byte-identical. Postgres rounds only
+    numeric to a number of places. -#}
+{% macro metric_round(expr, places=9) -%}
+    {{ return(adapter.dispatch('metric_round')(expr, places)) }}
+{%- endmacro %}
+
+{% macro default__metric_round(expr, places=9) -%}
+    round({{ expr }}, {{ places }})
+{%- endmacro %}
+
+{% macro postgres__metric_round(expr, places=9) -%}
+    cast(round(cast({{ expr }} as numeric), {{ places }}) as double precision)
+{%- endmacro %}
+
+{#- metric_exact_type(): the exact numeric type observations are summed in. Summing doubles
+    in parallel gives results that differ in the last bits from run to run; sums of a fixed-point
+    decimal are exact, so every re-run reproduces the same metric values. -#}
+{% macro metric_exact_type() -%}
+    {{ return(adapter.dispatch('metric_exact_type')()) }}
+{%- endmacro %}
+
+{% macro default__metric_exact_type() -%}
+    numeric(38, 9)
+{%- endmacro %}

@@ -33,10 +33,12 @@
 
     Cost: additive aggregations (ratio, mean, sum, count) are first summed per metric, segment
     and day; every grain then reads those daily rows, and rolling windows join daily rows to the
-    window ends with one date-range join. count_distinct keeps one row per key and day, and for
-    rolling windows each key row only covers the window ends up to its next appearance, so no
-    key is repeated within a window (the count is exact without a distinct over copies).
-    median reads the observations themselves (it is not additive).
+    window ends with one date-range join. count_distinct keeps one row per key and day; for
+    rolling windows it never copies keys into windows: a key seen on day t counts in the windows
+    ending t .. min(t + N, next day it is seen) - 1, disjoint intervals per key, so the distinct
+    count of every window is a running sum of +1/-1 interval boundaries per segment over the
+    calendar (exact, and linear in the key-days). median reads the observations themselves (it
+    is not additive) through the same date-range join.
 -#}
 {% macro metric_values(observations, aggregation, segment_types=[], grains=none, windows=none, ci=none, scale=100) %}
     {%- set cfg = var('chw') -%}
@@ -48,9 +50,13 @@
     {%- endif -%}
     {%- set double = type_double() -%}
     {%- set string = dbt.type_string() -%}
+    {%- set exact = metric_exact_type() -%}
+    {#- additive inputs are summed as exact decimals (deterministic); the median reads doubles -#}
     {%- if aggregation == 'ratio' -%}
-        {%- set payload = ['cast(num as ' ~ double ~ ') as num', 'cast(den as ' ~ double ~ ') as den'] -%}
-    {%- elif aggregation in ['mean', 'median', 'sum'] -%}
+        {%- set payload = ['cast(num as ' ~ exact ~ ') as num', 'cast(den as ' ~ exact ~ ') as den'] -%}
+    {%- elif aggregation in ['mean', 'sum'] -%}
+        {%- set payload = ['cast(val as ' ~ exact ~ ') as val'] -%}
+    {%- elif aggregation == 'median' -%}
         {%- set payload = ['cast(val as ' ~ double ~ ') as val'] -%}
     {%- elif aggregation == 'count_distinct' -%}
         {%- set payload = ['cast(obs_key as ' ~ string ~ ') as obs_key'] -%}
@@ -66,6 +72,12 @@
         {%- set carried = ['obs_key'] -%}
     {%- endif -%}
     {%- set keys = ['metric', 'segment_type', 'segment_value'] -%}
+    {%- set distinct_rolling = aggregation == 'count_distinct' and 'rolling' in grains and windows | length > 0 -%}
+    {%- set has_periods = (grains | reject('equalto', 'rolling') | list | length > 0)
+                          or ('rolling' in grains and not distinct_rolling and windows | length > 0) -%}
+    {%- if not has_periods and not distinct_rolling -%}
+        {{ exceptions.raise_compiler_error("metric_values: no grain to aggregate to (grains " ~ grains ~ ", windows " ~ windows ~ ")") }}
+    {%- endif -%}
 select * from (
 
 with
@@ -111,7 +123,7 @@ mv_source as (
         count(*) as n_obs
         {%- if aggregation == 'ratio' %},
         sum(num) as sum_num,
-        sum(num * num) as sum_num_sq,
+        {% if ci == 'nps_normal' %}sum(num * num){% else %}cast(null as {{ exact }}){% endif %} as sum_num_sq,
         sum(den) as sum_den,
         sum(case when den <> 0 then 1 else 0 end) as n_den
         {%- elif aggregation in ['mean', 'sum'] %},
@@ -138,7 +150,11 @@ mv_source as (
 
 ),
 
-mv_source_next as (
+{%- if distinct_rolling %}
+
+-- a key seen on day t is inside the N-day windows ending t .. t + N - 1, up to the day before
+-- it is seen again: disjoint intervals per key, so each window end counts each key once
+mv_key_intervals as (
 
     select
         *,
@@ -150,6 +166,99 @@ mv_source_next as (
 
 ),
 
+-- +1 where a key's interval starts, -1 the day after it ends, summed per segment and day
+mv_interval_changes as (
+
+    {%- for n in windows %}
+    {%- if not loop.first %}
+
+    union all
+    {%- endif %}
+
+    select
+        metric,
+        segment_type,
+        segment_value,
+        cast({{ n }} as {{ dbt.type_int() }}) as window_days,
+        obs_date as change_day,
+        1 as change
+    from mv_key_intervals
+
+    union all
+
+    select
+        metric,
+        segment_type,
+        segment_value,
+        cast({{ n }} as {{ dbt.type_int() }}) as window_days,
+        case
+            when next_obs_date is not null and next_obs_date < {{ metric_add_days(n, 'obs_date') }}
+                then next_obs_date
+            else {{ metric_add_days(n, 'obs_date') }}
+        end as change_day,
+        -1 as change
+    from mv_key_intervals
+    {%- endfor %}
+
+),
+
+mv_daily_changes as (
+
+    select
+        metric,
+        segment_type,
+        segment_value,
+        window_days,
+        change_day,
+        sum(change) as change
+    from mv_interval_changes
+    group by metric, segment_type, segment_value, window_days, change_day
+
+),
+
+mv_rolling_series as (
+
+    select distinct
+        metric,
+        segment_type,
+        segment_value,
+        window_days
+    from mv_daily_changes
+
+),
+
+-- the running sum of the changes over every calendar day is the distinct count of the window
+mv_rolling_counts as (
+
+    select
+        mv_rolling_series.metric,
+        'rolling' as grain,
+        window_ends.date_day as period_start,
+        mv_rolling_series.window_days,
+        mv_rolling_series.segment_type,
+        mv_rolling_series.segment_value,
+        sum(coalesce(mv_daily_changes.change, 0)) over (
+            partition by
+                mv_rolling_series.metric,
+                mv_rolling_series.segment_type,
+                mv_rolling_series.segment_value,
+                mv_rolling_series.window_days
+            order by window_ends.date_day
+            rows between unbounded preceding and current row
+        ) as n_obs
+    from mv_rolling_series
+    cross join {{ ref('int_calendar__days') }} as window_ends
+    left join mv_daily_changes
+        on mv_rolling_series.metric = mv_daily_changes.metric
+        and mv_rolling_series.segment_type = mv_daily_changes.segment_type
+        and mv_rolling_series.segment_value = mv_daily_changes.segment_value
+        and mv_rolling_series.window_days = mv_daily_changes.window_days
+        and window_ends.date_day = mv_daily_changes.change_day
+
+),
+
+{%- endif %}
+
 {%- else %}
 
 mv_source as (
@@ -159,6 +268,8 @@ mv_source as (
 ),
 
 {%- endif %}
+
+{%- if has_periods %}
 
 mv_periods as (
 
@@ -181,7 +292,7 @@ mv_periods as (
         {{ (keys + carried) | join(', ') }}
     from mv_source
     {%- endfor %}
-    {%- if 'rolling' in grains %}
+    {%- if 'rolling' in grains and not distinct_rolling %}
     {%- for n in windows %}
     {%- if not ns.first %}
 
@@ -196,19 +307,20 @@ mv_periods as (
         {%- for c in keys + carried %}
         observed.{{ c }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ 'mv_source_next' if aggregation == 'count_distinct' else 'mv_source' }} as observed
+    from mv_source as observed
     inner join {{ ref('int_calendar__days') }} as window_ends
         on window_ends.date_day >= observed.obs_date
         and window_ends.date_day <= {{ metric_add_days(n - 1, 'observed.obs_date') }}
-        {%- if aggregation == 'count_distinct' %}
-        and (observed.next_obs_date is null or window_ends.date_day < observed.next_obs_date)
-        {%- endif %}
     {%- endfor %}
     {%- endif %}
 
 ),
 
+{%- endif %}
+
 mv_aggregated as (
+
+    {%- if has_periods %}
 
     select
         metric,
@@ -236,6 +348,24 @@ mv_aggregated as (
         {%- endif %}
     from mv_periods
     group by metric, grain, period_start, window_days, segment_type, segment_value
+    {%- endif %}
+    {%- if distinct_rolling %}
+    {%- if has_periods %}
+
+    union all
+    {%- endif %}
+
+    select
+        metric,
+        grain,
+        period_start,
+        window_days,
+        segment_type,
+        segment_value,
+        n_obs
+    from mv_rolling_counts
+    where n_obs > 0
+    {%- endif %}
 
 ),
 
@@ -310,7 +440,8 @@ from mv_values
 {#- The marts.metric_values column list, cast to contract types, from a relation holding
     metric, grain, period_start, window_days, segment_type, segment_value, value, numerator,
     denominator, sample_size, ci_low, ci_high. Adds is_low_sample (sample_size below
-    vars.chw.min_sample_size). -#}
+    vars.chw.min_sample_size). Doubles are rounded to 9 decimals (metric_round) so that a re-run
+    reproduces them to the bit. -#}
 {% macro metric_values_columns(relation) -%}
     {%- set double = type_double() -%}
     cast({{ relation }}.metric as {{ dbt.type_string() }}) as metric,
@@ -319,12 +450,12 @@ from mv_values
     cast({{ relation }}.window_days as {{ dbt.type_int() }}) as window_days,
     cast({{ relation }}.segment_type as {{ dbt.type_string() }}) as segment_type,
     cast({{ relation }}.segment_value as {{ dbt.type_string() }}) as segment_value,
-    cast({{ relation }}.value as {{ double }}) as value,
-    cast({{ relation }}.numerator as {{ double }}) as numerator,
-    cast({{ relation }}.denominator as {{ double }}) as denominator,
+    cast({{ metric_round(relation ~ '.value') }} as {{ double }}) as value,
+    cast({{ metric_round(relation ~ '.numerator') }} as {{ double }}) as numerator,
+    cast({{ metric_round(relation ~ '.denominator') }} as {{ double }}) as denominator,
     cast({{ relation }}.sample_size as {{ dbt.type_bigint() }}) as sample_size,
-    cast({{ relation }}.ci_low as {{ double }}) as ci_low,
-    cast({{ relation }}.ci_high as {{ double }}) as ci_high,
+    cast({{ metric_round(relation ~ '.ci_low') }} as {{ double }}) as ci_low,
+    cast({{ metric_round(relation ~ '.ci_high') }} as {{ double }}) as ci_high,
     cast({{ relation }}.sample_size as {{ dbt.type_bigint() }}) < {{ var('chw')['min_sample_size'] }} as is_low_sample
 {%- endmacro %}
 
@@ -338,8 +469,16 @@ from mv_values
         and ({{ alias }}.valid_to is null or {{ as_of_date }} < {{ alias }}.valid_to)
 {%- endmacro %}
 
+{#- The account segment columns (vars.chw.segments.account) of that join, each with a leading
+    comma, so an empty list leaves a valid select list (call it right after the previous column). -#}
 {% macro metric_account_segment_columns(alias='account_segments') -%}
-    {%- for segment in var('chw')['segments']['account'] %}
-    {{ alias }}.{{ segment }}{{ ',' if not loop.last }}
+    {%- for segment in var('chw')['segments']['account'] %},
+        {{ alias }}.{{ segment }}
     {%- endfor %}
+{%- endmacro %}
+
+{#- Column names each followed by a comma (nothing for an empty list), for select lists that
+    name the segment columns of observations. -#}
+{% macro metric_column_list(columns) -%}
+    {%- for column in columns %}{{ column }}, {% endfor -%}
 {%- endmacro %}

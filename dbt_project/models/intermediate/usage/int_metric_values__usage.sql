@@ -1,0 +1,168 @@
+{#-
+    Usage metrics of METRICS.md in the long format of marts.metric_values:
+      active_users          distinct users (account_id + user_id) with an event in the period;
+                            every grain, rolling windows included
+      feature_adoption_pct  over active account-days (a subscription covers the day): core
+                            features used in the last vars.chw.metrics.adoption_window_days days
+                            / core features * 100, summed over the period's account-days (a
+                            day's value is the mean across accounts; a month's is the mean over
+                            its account-days). Grains day, week, month, quarter
+      usage_change_pct      events in the N days ending at the period end vs the N days before
+                            (N = vars.chw.metrics.usage_change_window_days), summed over
+                            accounts: 100 * last / before - 100; numerator = events in the last
+                            N days, denominator = events in the N before. Grains day, week,
+                            month, quarter (measured at each period's end)
+    Segments: account attributes as of the observation's day (usage_change: the period end).
+-#}
+{%- set cfg = var('chw') -%}
+{%- set segments = cfg['segments']['account'] -%}
+{%- set stock_grains = cfg['metrics']['grains'] | reject('equalto', 'rolling') | list -%}
+{%- set change_days = cfg['metrics']['usage_change_window_days'] -%}
+
+with
+
+user_days as (
+
+    select * from {{ ref('int_usage__user_days') }}
+
+),
+
+account_days as (
+
+    select * from {{ ref('int_usage__account_days') }}
+
+),
+
+adoption_days as (
+
+    select * from {{ ref('int_usage__account_adoption_daily') }}
+
+),
+
+periods as (
+
+    select * from {{ ref('int_calendar__periods') }}
+
+),
+
+user_day_observations as (
+
+    select
+        'active_users' as metric,
+        user_days.activity_date as obs_date,
+        {{ dbt.concat(['user_days.account_id', "'|'", 'user_days.user_id']) }} as obs_key{{ metric_account_segment_columns() }}
+    from user_days
+    {{ metric_account_segments_join('user_days.account_id', 'user_days.activity_date') }}
+    where user_days.user_id is not null
+
+),
+
+adoption_observations as (
+
+    select
+        'feature_adoption_pct' as metric,
+        adoption_days.date_day as obs_date,
+        adoption_days.core_features_used as num,
+        adoption_days.core_features as den{{ metric_account_segment_columns() }}
+    from adoption_days
+    {{ metric_account_segments_join('adoption_days.account_id', 'adoption_days.date_day') }}
+
+),
+
+active_users as (
+
+    {{ metric_values('user_day_observations', 'count_distinct', segments) }}
+
+),
+
+feature_adoption as (
+
+    {{ metric_values('adoption_observations', 'ratio', segments, grains=stock_grains) }}
+
+),
+
+{%- for grain in stock_grains %}
+
+-- per account: events in the {{ change_days }} days ending at each {{ grain }}'s end and in the
+-- {{ change_days }} days before, dated at the period's start for metric_values()
+{{ grain }}_change_windows as (
+
+    select
+        'usage_change_pct' as metric,
+        periods.period_start as obs_date,
+        periods.period_end,
+        account_days.account_id,
+        sum(
+            case
+                when account_days.activity_date > {{ metric_add_days(-change_days, 'periods.period_end') }}
+                    then account_days.event_count
+                else 0
+            end
+        ) as num,
+        sum(
+            case
+                when account_days.activity_date <= {{ metric_add_days(-change_days, 'periods.period_end') }}
+                    then account_days.event_count
+                else 0
+            end
+        ) as den
+    from periods
+    inner join account_days
+        on account_days.activity_date <= periods.period_end
+        and account_days.activity_date > {{ metric_add_days(-2 * change_days, 'periods.period_end') }}
+    where periods.grain = '{{ grain }}'
+    group by periods.period_start, periods.period_end, account_days.account_id
+
+),
+
+{{ grain }}_change_observations as (
+
+    select
+        {{ grain }}_change_windows.*{{ metric_account_segment_columns() }}
+    from {{ grain }}_change_windows
+    {{ metric_account_segments_join(grain ~ '_change_windows.account_id', grain ~ '_change_windows.period_end') }}
+
+),
+
+{{ grain }}_change_ratio as (
+
+    {{ metric_values(grain ~ '_change_observations', 'ratio', segments, grains=[grain]) }}
+
+),
+{%- endfor %}
+
+usage_change as (
+
+    {%- for grain in stock_grains %}
+    {%- if not loop.first %}
+    union all
+    {%- endif %}
+    select
+        metric,
+        grain,
+        period_start,
+        window_days,
+        segment_type,
+        segment_value,
+        value - 100 as value,
+        numerator,
+        denominator,
+        sample_size,
+        ci_low,
+        ci_high
+    from {{ grain }}_change_ratio
+    {%- endfor %}
+
+),
+
+final as (
+
+    select * from active_users
+    union all
+    select * from feature_adoption
+    union all
+    select {{ metric_values_columns('usage_change') }} from usage_change
+
+)
+
+select * from final

@@ -1,0 +1,96 @@
+{#-
+    One row per account and day on which a subscription of the account is active
+    (start_date <= day < end_date): core features the account used in the
+    vars.chw.metrics.adoption_window_days days ending that day, and the number of core features.
+    A feature's use on day t counts for the days t .. t + N - 1, up to the feature's next use,
+    so each (account, feature) is counted once per day without a distinct over copies.
+-#}
+{%- set window = var('chw')['metrics']['adoption_window_days'] -%}
+
+with
+
+feature_days as (
+
+    select * from {{ ref('int_usage__account_feature_days') }}
+
+),
+
+features as (
+
+    select * from {{ ref('stg_product__features') }}
+    where is_current and is_core
+
+),
+
+subscriptions as (
+
+    select * from {{ ref('int_revenue__subscriptions_converted') }}
+
+),
+
+days as (
+
+    select * from {{ ref('int_calendar__days') }}
+
+),
+
+core_feature_count as (
+
+    select count(*) as core_features from features
+
+),
+
+feature_uses as (
+
+    select
+        *,
+        lead(activity_date) over (partition by account_id, feature_key order by activity_date) as next_use_date
+    from feature_days
+
+),
+
+features_used_in_window as (
+
+    select
+        feature_uses.account_id,
+        days.date_day,
+        count(*) as core_features_used
+    from feature_uses
+    inner join days
+        on days.date_day >= feature_uses.activity_date
+        and days.date_day <= {{ metric_add_days(window - 1, 'feature_uses.activity_date') }}
+        and (feature_uses.next_use_date is null or days.date_day < feature_uses.next_use_date)
+    group by feature_uses.account_id, days.date_day
+
+),
+
+active_account_days as (
+
+    select distinct
+        subscriptions.account_id,
+        days.date_day
+    from subscriptions
+    inner join days
+        on days.date_day >= subscriptions.start_date
+        and (subscriptions.end_date is null or days.date_day < subscriptions.end_date)
+
+),
+
+final as (
+
+    select
+        active_account_days.account_id,
+        active_account_days.date_day,
+        cast(coalesce(features_used_in_window.core_features_used, 0) as {{ dbt.type_bigint() }})
+            as core_features_used,
+        cast(core_feature_count.core_features as {{ dbt.type_bigint() }}) as core_features
+    from active_account_days
+    cross join core_feature_count
+    left join features_used_in_window
+        on active_account_days.account_id = features_used_in_window.account_id
+        and active_account_days.date_day = features_used_in_window.date_day
+    where core_feature_count.core_features > 0
+
+)
+
+select * from final

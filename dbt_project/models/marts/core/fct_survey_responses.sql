@@ -1,0 +1,96 @@
+{#-
+    One row per survey response (on its survey's declared scale) with normalized scores and
+    classes, and the account's behaviour in the vars.chw.metrics.behaviour_window_days days
+    before the answer: product events and active users on the days before the response day,
+    and tickets open at any moment of that window.
+-#}
+{%- set window = var('chw')['metrics']['behaviour_window_days'] -%}
+
+with
+
+responses as (
+
+    select * from {{ ref('int_surveys__responses_normalized') }}
+
+),
+
+user_days as (
+
+    select * from {{ ref('int_usage__user_days') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('int_service__ticket_lifecycles') }}
+
+),
+
+usage_before as (
+
+    select
+        responses.response_id,
+        sum(user_days.event_count) as events_before,
+        count(distinct user_days.user_id) as active_users_before
+    from responses
+    inner join user_days
+        on responses.account_id = user_days.account_id
+        and user_days.activity_date >= {{ metric_add_days(-window, 'responses.response_date') }}
+        and user_days.activity_date < responses.response_date
+    group by responses.response_id
+
+),
+
+tickets_before as (
+
+    select
+        responses.response_id,
+        count(*) as open_tickets_before
+    from responses
+    inner join tickets
+        on responses.account_id = tickets.account_id
+        and tickets.created_at < responses.responded_at
+        and (
+            tickets.first_solved_at is null
+            or tickets.first_solved_at >= {{ dbt.dateadd('day', -window, 'responses.responded_at') }}
+        )
+    group by responses.response_id
+
+),
+
+final as (
+
+    select
+        responses.response_id,
+        responses.survey_id,
+        responses.invitation_id,
+        responses.account_id,
+        responses.contact_id,
+        responses.responded_at,
+        responses.response_date,
+        responses.first_extract_date,
+        responses.survey_metric,
+        responses.touchpoint,
+        responses.channel,
+        responses.owner_team,
+        cast(responses.score as {{ type_double() }}) as score,
+        responses.scale_min,
+        responses.scale_max,
+        responses.higher_is_better,
+        responses.is_satisfied,
+        cast(responses.csat_score_norm as {{ type_double() }}) as csat_score_norm,
+        responses.nps_class,
+        cast(responses.nps_score * 100 as {{ type_double() }}) as nps_points,
+        cast(responses.ces_effort as {{ type_double() }}) as ces_effort,
+        cast(coalesce(usage_before.events_before, 0) as {{ dbt.type_bigint() }}) as events_7d,
+        cast(coalesce(usage_before.active_users_before, 0) as {{ dbt.type_bigint() }}) as active_users_7d,
+        cast(coalesce(tickets_before.open_tickets_before, 0) as {{ dbt.type_bigint() }}) as open_tickets_7d
+    from responses
+    left join usage_before
+        on responses.response_id = usage_before.response_id
+    left join tickets_before
+        on responses.response_id = tickets_before.response_id
+
+)
+
+select * from final
