@@ -39,13 +39,14 @@
 {#- x successes of n trials (both double expressions); side is -1 (low) or +1 (high). -#}
 {% macro metric_wilson_bound(x, n, side, scale=100) -%}
     {%- set z = metric_z_score() -%}
-    case when {{ n }} > 0 then {{ scale }} * (
+    {#- clamped to 0..scale: at x = 0 or x = n the formula lands on the bound up to rounding -#}
+    case when {{ n }} > 0 then greatest(0, least({{ scale }}, {{ scale }} * (
         ({{ x }}) / ({{ n }}) + {{ z * z }} / (2 * ({{ n }}))
         {{ '-' if side < 0 else '+' }} {{ z }} * sqrt(
             (({{ x }}) / ({{ n }})) * (1 - ({{ x }}) / ({{ n }})) / ({{ n }})
             + {{ z * z }} / (4 * ({{ n }}) * ({{ n }}))
         )
-    ) / (1 + {{ z * z }} / ({{ n }})) end
+    ) / (1 + {{ z * z }} / ({{ n }})))) end
 {%- endmacro %}
 
 {#- sum_score = promoters - detractors, sum_score_sq = promoters + detractors, n = responses. -#}

@@ -8,7 +8,6 @@
       same account) is higher / followed-up detractors with a next response x 100.
 -#}
 {%- set min_n = var('chw')['min_sample_size'] -%}
-{%- set z = 1.959964 if var('chw')['confidence_level'] == 0.95 else 1.644854 -%}
 {%- set hours = var('chw')['alerts']['nps_detractor']['due_hours'] -%}
 {%- set grains = ['day', 'week', 'month'] -%}
 {%- set segments = {'all': "'all'", 'tier': 'tier', 'csm_owner': 'csm_owner_id'} -%}
@@ -147,8 +146,7 @@ wilson as (
 
     select
         *,
-        numerator * 1.0 / denominator as p,
-        {{ z }} * {{ z }} / denominator as z2n
+        numerator * 1.0 / denominator as p
     from ratios
 
 ),
@@ -166,10 +164,8 @@ final as (
         cast(numerator as {{ type_double() }}) as numerator,
         cast(denominator as {{ type_double() }}) as denominator,
         cast(denominator as bigint) as sample_size,
-        cast(100 * (p + z2n / 2 - {{ z }} * sqrt(p * (1 - p) / denominator + z2n / (4 * denominator))) / (1 + z2n)
-            as {{ type_double() }}) as ci_low,
-        cast(100 * (p + z2n / 2 + {{ z }} * sqrt(p * (1 - p) / denominator + z2n / (4 * denominator))) / (1 + z2n)
-            as {{ type_double() }}) as ci_high,
+        cast({{ metric_round(metric_wilson_bound('numerator * 1.0', 'denominator * 1.0', -1)) }} as {{ type_double() }}) as ci_low,
+        cast({{ metric_round(metric_wilson_bound('numerator * 1.0', 'denominator * 1.0', 1)) }} as {{ type_double() }}) as ci_high,
         denominator < {{ min_n }} as is_low_sample
     from wilson
     union all
