@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -37,7 +38,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         generate(paths.landing, preset=args.preset, seed=args.seed)
     result = run_pipeline(paths)
     _print_where(paths, result)
+    if not result.success:
+        _print_failure(result)
     return 0 if result.success else 1
+
+
+def _print_failure(result) -> None:
+    """Why the run failed, in a few lines, and what to do about the causes we know."""
+    text = "\n".join(result.failures)
+    lines = ["", "What failed:"]
+    lines += [f"  {f.strip().splitlines()[0][:300]}" for f in result.failures[:8]] or ["  (see the Dagster UI: make ui)"]
+    if re.search(r"out of memory", text, re.I):
+        limit = os.environ.get("CHW_DUCKDB_MEMORY_LIMIT") or "4GB (the default)"
+        lines += [
+            f"DuckDB ran out of memory: the memory limit is {limit}, set by CHW_DUCKDB_MEMORY_LIMIT "
+            "(dbt_project/profiles.yml).",
+            "  Raise CHW_DUCKDB_MEMORY_LIMIT (e.g. `CHW_DUCKDB_MEMORY_LIMIT=8GB make run`) and run again. The models "
+            "that failed kept their previous tables and the serving copy (serving/chw.duckdb) was not replaced.",
+        ]
+    if "scale_consistency" in text:
+        lines += [
+            "A survey-responses extract failed the blocking check scale_consistency (too many invalid rows): "
+            "see audit.quarantine. That day's health scoring is withheld (no marts.account_health rows for it); "
+            "other days were scored. Replace the extract and run again.",
+        ]
+    print("\n".join(lines), flush=True)
 
 
 def _print_where(paths, result) -> None:
@@ -64,6 +89,17 @@ def _print_where(paths, result) -> None:
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
         ).fetchall()]
         lines.append(f"  marts       {', '.join(marts)}")
+        try:
+            blocked = con.execute(
+                "select extract_date, quarantined_pct from intermediate.int_health__blocked_extract_dates order by 1"
+            ).fetchall()
+        except duckdb.Error:
+            blocked = []
+        if blocked:
+            lines.append(
+                "  BLOCKED     survey responses extracts over quarantine_block_pct, not health-scored: "
+                + ", ".join(f"{d} ({pct:.0f}% invalid)" for d, pct in blocked)
+            )
         con.close()
     except duckdb.Error as exc:  # the warehouse may be absent after a failed run
         lines.append(f"  (could not read the warehouse: {exc})")

@@ -17,7 +17,8 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -30,6 +31,8 @@ class PipelineResult:
     ingest_success: bool
     transform_success: bool
     seconds: float
+    # error texts of failed steps and failed dbt nodes, for the CLI's summary and hints
+    failures: list[str] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -72,6 +75,24 @@ def prepare_dbt(paths: Paths) -> None:
     subprocess.run(dbt_command("parse", "--quiet"), check=True, env=os.environ.copy())
 
 
+def release_abandoned_runs(instance: dg.DagsterInstance) -> None:
+    """Mark runs a killed pipeline left "in progress" as failed and free their pool slots.
+
+    Called while holding the pipeline lock, so no other run on this warehouse is alive: a run
+    still recorded as started was killed (SIGKILL, power loss). Without this its claim on the
+    `warehouse` pool (limit 1) would stay taken and every later run would wait for it forever.
+    """
+    stale = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
+        )
+    )
+    for run in stale:
+        log(f"run {run.run_id} of {run.job_name} was interrupted: marking it failed, freeing its slots")
+        instance.report_run_failed(run, message="interrupted (found in progress by the next pipeline run)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+
+
 def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = None) -> PipelineResult:
     """Ingest the given (default: all) extract dates, then build every downstream asset.
 
@@ -98,12 +119,14 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
 
     dates = sorted(extract_dates or discover_extract_dates(paths.landing))
     instance = dg.DagsterInstance.get()
+    release_abandoned_runs(instance)
     known = set(instance.get_dynamic_partitions(extract_date_partitions.name))
     new = [d for d in dates if d not in known]
     if new:
         instance.add_dynamic_partitions(extract_date_partitions.name, new)
 
     ingest_ok = True
+    failures: list[str] = []
     if dates:
         log(f"ingesting {len(dates)} extract dates, {dates[0]} .. {dates[-1]}, in one run")
         ingest = defs.get_job_def("ingest_job").execute_in_process(
@@ -112,6 +135,7 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
             raise_on_error=False,
         )
         ingest_ok = ingest.success
+        failures += _failure_messages(ingest)
         log(f"ingest run {ingest.run_id}: {'success' if ingest_ok else 'FAILED'}")
     else:
         log("no extract dates in the landing zone: building empty marts")
@@ -119,4 +143,31 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     log("building staging, intermediate and marts (dbt) and the Python models")
     transform = defs.get_job_def("transform_job").execute_in_process(instance=instance, raise_on_error=False)
     log(f"transform run {transform.run_id}: {'success' if transform.success else 'FAILED'}")
-    return PipelineResult(dates, ingest_ok, transform.success, time.monotonic() - started)
+    if not transform.success:
+        failures += _failure_messages(transform) + _dbt_errors(transform.run_id)
+    return PipelineResult(dates, ingest_ok, transform.success, time.monotonic() - started, failures)
+
+
+def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The error of every failed step of a run (e.g. a failed blocking asset check)."""
+    out = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            out.append(f"{event.step_key}: {error.to_string() if error else event.message}")
+    return out
+
+
+def _dbt_errors(run_id: str) -> list[str]:
+    """Messages of dbt nodes that errored in a run: dagster-dbt writes each invocation's
+    run_results.json under target/<assets name>-<run id prefix>-<invocation>/."""
+    import json
+
+    out = []
+    for results in sorted(Path(DBT_PROJECT_DIR, "target").glob(f"*-{run_id[:7]}-*/run_results.json")):
+        try:
+            data = json.loads(results.read_text())
+        except (OSError, ValueError):
+            continue
+        out += [f"{r.get('unique_id')}: {r.get('message')}" for r in data.get("results", []) if r.get("status") == "error"]
+    return out

@@ -46,3 +46,69 @@
     ) as versions
     where _version_rank = 1
 {%- endmacro %}
+
+
+{#-
+    incremental_latest_version(relation, key, columns, cutoff, order_by_updated_at=false)
+
+    latest_version() for an incremental staging model (materialized incremental, strategy
+    delete+insert, unique_key = `key`). `relation` holds the versions of the extracts after
+    `cutoff` (incremental_cutoff('extract_date'): the caller filters its source with it, so only
+    those raw partitions are read). Without a cutoff (first build, --full-refresh) this is
+    latest_version() over everything.
+
+    With a cutoff, for the keys that have a new version:
+      candidates   the new versions, plus the row already in the table when it came from an
+                   extract on or before the cutoff (it stands for every older version: it won
+                   among them). A row from after the cutoff is not a candidate: its extract is
+                   read again, so a re-ingested extract replaces it.
+      winner       the same rule as a full build (latest extract, greatest updated_at, last
+                   file and record), so a re-sent id in a later extract replaces the earlier one;
+      first_extract_date  the earlier of the new versions' first extract and the one already
+                   recorded for the key.
+    The result equals a full build as long as the extracts on or before the cutoff did not
+    change since they were built (a partition re-ingested further back needs --full-refresh).
+-#}
+{% macro incremental_latest_version(relation, key, columns, cutoff, order_by_updated_at=false) -%}
+    {%- if cutoff is none -%}
+    {{ latest_version(relation, key, columns, order_by_updated_at=order_by_updated_at) }}
+    {%- else -%}
+    {%- set candidates -%}
+    (
+        select
+            {%- for column in columns %}
+            {{ column }},
+            {%- endfor %}
+            _extract_date,
+            _source_file,
+            _row_number
+        from {{ relation }}
+        union all
+        select
+            {%- for column in columns %}
+            {{ column }},
+            {%- endfor %}
+            extract_date as _extract_date,
+            cast('' as {{ dbt.type_string() }}) as _source_file,
+            cast(0 as {{ dbt.type_bigint() }}) as _row_number
+        from {{ this }}
+        where extract_date <= {{ cutoff }}
+            and {{ key }} in (select {{ key }} from {{ relation }})
+    ) as candidates
+    {%- endset -%}
+    select
+        {%- for column in columns %}
+        winners.{{ column }},
+        {%- endfor %}
+        winners.extract_date,
+        case
+            when known.first_extract_date < winners.first_extract_date then known.first_extract_date
+            else winners.first_extract_date
+        end as first_extract_date
+    from (
+        {{ latest_version(candidates, key, columns, order_by_updated_at=order_by_updated_at) }}
+    ) as winners
+    left join {{ this }} as known
+        on winners.{{ key }} = known.{{ key }}
+    {%- endif %}
+{%- endmacro %}

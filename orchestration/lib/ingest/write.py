@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import duckdb
@@ -74,7 +75,7 @@ def audit_schema_file(paths: Paths, table: str) -> Path:
 def copy_atomic(con: duckdb.DuckDBPyConnection, select_sql: str, dest: Path) -> None:
     """COPY a query to Parquet at `dest` via a temp file and an atomic rename."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp"  # unique per writer thread
     try:
         con.execute(f"COPY ({select_sql}) TO {lit(str(tmp))} (FORMAT parquet)")
         os.replace(tmp, dest)

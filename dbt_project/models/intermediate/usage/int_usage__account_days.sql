@@ -1,7 +1,20 @@
 {#-
     One row per account and day with product events: events, active users (distinct users
     with an event that day, from int_usage__user_days) and core features used that day.
+    last_extract_date: the latest extract_date among the day's events (drives the increments).
+
+    Incremental (delete+insert by activity_date): a run recomputes only the days whose
+    int_usage__user_days rows changed since the last run (last_extract_date after
+    incremental_cutoff('last_extract_date')).
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='activity_date',
+    on_schema_change='append_new_columns'
+) }}
+{%- set cutoff = incremental_cutoff('last_extract_date') -%}
+
 with
 
 user_days as (
@@ -16,26 +29,46 @@ feature_days as (
 
 ),
 
+{%- if cutoff is not none %}
+
+touched_days as (
+
+    select distinct activity_date
+    from user_days
+    where last_extract_date > {{ cutoff }}
+
+),
+{%- endif %}
+
 usage_by_day as (
 
     select
-        account_id,
-        activity_date,
-        sum(event_count) as event_count,
-        count(user_id) as active_users
+        user_days.account_id,
+        user_days.activity_date,
+        sum(user_days.event_count) as event_count,
+        count(user_days.user_id) as active_users,
+        max(user_days.last_extract_date) as last_extract_date
     from user_days
-    group by account_id, activity_date
+    {%- if cutoff is not none %}
+    inner join touched_days
+        on user_days.activity_date = touched_days.activity_date
+    {%- endif %}
+    group by user_days.account_id, user_days.activity_date
 
 ),
 
 features_by_day as (
 
     select
-        account_id,
-        activity_date,
+        feature_days.account_id,
+        feature_days.activity_date,
         count(*) as core_features_used
     from feature_days
-    group by account_id, activity_date
+    {%- if cutoff is not none %}
+    inner join touched_days
+        on feature_days.activity_date = touched_days.activity_date
+    {%- endif %}
+    group by feature_days.account_id, feature_days.activity_date
 
 ),
 
@@ -46,7 +79,8 @@ final as (
         usage_by_day.activity_date,
         cast(usage_by_day.event_count as {{ dbt.type_bigint() }}) as event_count,
         cast(usage_by_day.active_users as {{ dbt.type_bigint() }}) as active_users,
-        cast(coalesce(features_by_day.core_features_used, 0) as {{ dbt.type_bigint() }}) as core_features_used
+        cast(coalesce(features_by_day.core_features_used, 0) as {{ dbt.type_bigint() }}) as core_features_used,
+        usage_by_day.last_extract_date
     from usage_by_day
     left join features_by_day
         on usage_by_day.account_id = features_by_day.account_id

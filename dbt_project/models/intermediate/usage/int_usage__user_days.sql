@@ -2,7 +2,20 @@
     One row per account, user and day with product events: the one pass over the (large)
     events feed that every user-level usage measure reads. Events without a user_id are kept
     in one row per account and day with user_id null (they count as events, not as users).
+    last_extract_date: the latest extract_date among the day's events (drives the increments).
+
+    Incremental (delete+insert by activity_date): a run recomputes only the days touched by
+    events that changed since the last run (staging rows with extract_date after
+    incremental_cutoff('last_extract_date')): today's events, and a late event's past day.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='activity_date',
+    on_schema_change='append_new_columns'
+) }}
+{%- set cutoff = incremental_cutoff('last_extract_date') -%}
+
 with
 
 events as (
@@ -11,14 +24,42 @@ events as (
 
 ),
 
+{%- if cutoff is not none %}
+
+touched_days as (
+
+    select distinct {{ metric_day('occurred_at') }} as activity_date
+    from events
+    where extract_date > {{ cutoff }}
+
+),
+
+events_to_count as (
+
+    select events.*
+    from events
+    inner join touched_days
+        on {{ metric_day('events.occurred_at') }} = touched_days.activity_date
+
+),
+{%- else %}
+
+events_to_count as (
+
+    select * from events
+
+),
+{%- endif %}
+
 final as (
 
     select
         account_id,
         user_id,
         {{ metric_day('occurred_at') }} as activity_date,
-        cast(count(*) as {{ dbt.type_bigint() }}) as event_count
-    from events
+        cast(count(*) as {{ dbt.type_bigint() }}) as event_count,
+        max(extract_date) as last_extract_date
+    from events_to_count
     group by account_id, user_id, {{ metric_day('occurred_at') }}
 
 )

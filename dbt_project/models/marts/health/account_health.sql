@@ -37,6 +37,15 @@ published_days as (
 
 ),
 
+-- a day whose survey-responses extract failed the blocking check scale_consistency (more than
+-- quarantine_block_pct quarantined) is not scored: the CS team keeps the previous day's score
+-- rather than one computed from a suspect extract; the days before and after are scored as usual
+blocked_days as (
+
+    select extract_date as day from {{ ref('int_health__blocked_extract_dates') }}
+
+),
+
 -- next renewal: the earliest end of a subscription known and covering the day
 renewals as (
 
@@ -79,6 +88,9 @@ joined as (
         on scores.account_id = account_versions.account_id
         and account_versions.effective_from <= scores.as_of_date
         and scores.as_of_date < account_versions.effective_to
+    left join blocked_days
+        on scores.as_of_date = blocked_days.day
+    where blocked_days.day is null
 
 ),
 

@@ -1,4 +1,13 @@
-{#- One row per comment_id: the latest version (delta entity). -#}
+{#- One row per comment_id: the latest version (delta entity).
+    Incremental: a run reads only the raw extracts after incremental_cutoff() and upserts
+    their keys (delete+insert on comment_id); see macros/staging/latest_version.sql. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='comment_id',
+    on_schema_change='fail'
+) }}
+{%- set cutoff = incremental_cutoff('extract_date') -%}
 {%- set columns = [
     'comment_id',
     'ticket_id',
@@ -12,6 +21,9 @@ with
 source as (
 
     select * from {{ source('helpdesk', 'ticket_comments') }}
+    {%- if cutoff is not none %}
+    where _extract_date > {{ cutoff }}
+    {%- endif %}
 
 ),
 
@@ -32,8 +44,9 @@ typed as (
 
 deduplicated as (
 
-    {{ latest_version(
+    {{ incremental_latest_version(
         relation='typed',
+        cutoff=cutoff,
         key='comment_id',
         columns=columns
     ) }}

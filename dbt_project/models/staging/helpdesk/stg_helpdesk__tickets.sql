@@ -1,4 +1,13 @@
-{#- One row per ticket_id: the latest version (delta entity). -#}
+{#- One row per ticket_id: the latest version (delta entity).
+    Incremental: a run reads only the raw extracts after incremental_cutoff() and upserts
+    their keys (delete+insert on ticket_id); see macros/staging/latest_version.sql. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='ticket_id',
+    on_schema_change='fail'
+) }}
+{%- set cutoff = incremental_cutoff('extract_date') -%}
 {%- set columns = [
     'ticket_id',
     'account_id',
@@ -21,6 +30,9 @@ with
 source as (
 
     select * from {{ source('helpdesk', 'tickets') }}
+    {%- if cutoff is not none %}
+    where _extract_date > {{ cutoff }}
+    {%- endif %}
 
 ),
 
@@ -50,8 +62,9 @@ typed as (
 
 deduplicated as (
 
-    {{ latest_version(
+    {{ incremental_latest_version(
         relation='typed',
+        cutoff=cutoff,
         key='ticket_id',
         columns=columns,
         order_by_updated_at=true

@@ -1,4 +1,13 @@
-{#- One row per event_id: the latest version (delta entity). -#}
+{#- One row per event_id: the latest version (delta entity).
+    Incremental: a run reads only the raw extracts after incremental_cutoff() and upserts
+    their keys (delete+insert on event_id); see macros/staging/latest_version.sql. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_id',
+    on_schema_change='fail'
+) }}
+{%- set cutoff = incremental_cutoff('extract_date') -%}
 {%- set columns = [
     'event_id',
     'account_id',
@@ -13,6 +22,9 @@ with
 source as (
 
     select * from {{ source('product', 'events') }}
+    {%- if cutoff is not none %}
+    where _extract_date > {{ cutoff }}
+    {%- endif %}
 
 ),
 
@@ -34,8 +46,9 @@ typed as (
 
 deduplicated as (
 
-    {{ latest_version(
+    {{ incremental_latest_version(
         relation='typed',
+        cutoff=cutoff,
         key='event_id',
         columns=columns
     ) }}

@@ -1,4 +1,13 @@
-{#- One row per response_id: the latest version (delta entity). -#}
+{#- One row per response_id: the latest version (delta entity).
+    Incremental: a run reads only the raw extracts after incremental_cutoff() and upserts
+    their keys (delete+insert on response_id); see macros/staging/latest_version.sql. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='response_id',
+    on_schema_change='fail'
+) }}
+{%- set cutoff = incremental_cutoff('extract_date') -%}
 {%- set columns = [
     'response_id',
     'invitation_id',
@@ -15,6 +24,9 @@ with
 source as (
 
     select * from {{ source('survey', 'responses') }}
+    {%- if cutoff is not none %}
+    where _extract_date > {{ cutoff }}
+    {%- endif %}
 
 ),
 
@@ -38,8 +50,9 @@ typed as (
 
 deduplicated as (
 
-    {{ latest_version(
+    {{ incremental_latest_version(
         relation='typed',
+        cutoff=cutoff,
         key='response_id',
         columns=columns
     ) }}

@@ -1,0 +1,42 @@
+{#-
+    Incremental runs whose cost follows the new data (DESIGN.md: costs).
+
+    incremental_lookback_days()
+        vars.chw.incremental_lookback_days (default 7): how many extract dates before the
+        newest one already built an incremental run reads again, so that a re-ingested or
+        late-arriving extract folder within that window is picked up without a full refresh.
+
+    incremental_cutoff(column)
+        In an incremental run: a date literal, max(`column`) of the model's existing table
+        minus the lookback; rows with an extract date after it are (re)processed. The max is
+        read once when the model is compiled for execution (a plain `run_query`), so the
+        predicate the engine sees is a constant: DuckDB prunes Parquet row groups of the raw
+        layer and zone maps of warehouse tables with it, other engines their partitions.
+        Returns none in a full build (first run, --full-refresh), when the table is empty or
+        lacks `column` (built by an older version of the model): the caller then reads
+        everything and replaces every key / day it holds.
+-#}
+{% macro incremental_lookback_days() -%}
+    {{ return(var('chw').get('incremental_lookback_days', 7) | int) }}
+{%- endmacro %}
+
+{% macro incremental_cutoff(column) -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {#- a table built before `column` existed (an older version of the model): rebuild its rows -#}
+    {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- if column | lower not in existing -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query('select max(' ~ column ~ ') from ' ~ this) -%}
+    {%- set newest = result.columns[0].values()[0] if result.rows | length > 0 else none -%}
+    {%- if newest is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if newest is string -%}
+        {%- set newest = modules.datetime.date.fromisoformat(newest[:10]) -%}
+    {%- endif -%}
+    {%- set cutoff = newest - modules.datetime.timedelta(days=incremental_lookback_days()) -%}
+    {{ return("cast('" ~ cutoff.strftime('%Y-%m-%d') ~ "' as date)") }}
+{%- endmacro %}
