@@ -57,6 +57,9 @@ def warehouse(tmp_path_factory):
          "score": 3, "comment": "call me at +1 415 555 0100", "responded_at": "2026-03-04T11:00:00"},
         {"response_id": "R3", "invitation_id": None, "survey_id": "csat_tix", "account_id": "A2", "contact_id": "C2",
          "score": 9, "comment": "", "responded_at": "2026-03-04T12:00:00"},
+        # enough good answers that one bad score (1 of 7) stays under quarantine_block_pct
+        *[{"response_id": f"G{i}", "invitation_id": None, "survey_id": "csat_tix", "account_id": "A1",
+           "contact_id": "C1", "score": 4, "comment": "ok", "responded_at": "2026-03-04T13:00:00"} for i in range(4)],
     ])
     _write(lz / "survey/responses/2026-03-19/r.csv",
            "response_id,invitation_id,survey_id,account_id,contact_id,score,comment,responded_at\n"
@@ -89,7 +92,7 @@ def test_valid_rows_load_and_bad_score_is_quarantined(warehouse):
     assert con.execute("select count(*) from staging.stg_crm__accounts").fetchone()[0] == 2
     assert con.execute("select count(*) from staging.stg_helpdesk__tickets").fetchone()[0] == 1
     got = {r[0] for r in con.execute("select response_id from staging.stg_survey__responses").fetchall()}
-    assert got == {"R1", "R2", "R4"}
+    assert got == {"R1", "R2", "R4", "G0", "G1", "G2", "G3"}
     (reason,) = con.execute(
         "select reason from audit.quarantine where entity = 'responses' and record like '%R3%'"
     ).fetchone()

@@ -101,8 +101,8 @@ class Sink:
     def _inject(self, key: str, rows: list[dict]) -> list[dict]:
         rules = INJECT.get(key)
         budget = len(rows) // ROWS_PER_BAD_ROW
-        if rules and budget == 0 and len(rows) >= 4 and any(not self.defect_counts[k] for k, _ in rules):
-            budget = 1  # small presets: each kind still shows up once, in a file of a few rows
+        if rules and budget == 0 and len(rows) >= 6 and any(not self.defect_counts[k] for k, _ in rules):
+            budget = 1  # small presets: each kind still shows up once (1 of >= 6 rows stays under quarantine_block_pct)
         if not rules or budget == 0:
             return rows
         r = self.r
