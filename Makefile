@@ -11,14 +11,18 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := False
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lock ui docs lint bench clean
+.PHONY: run test test-all setup lock ui docs lint bench clean
 
 ## make run: set up, write demo extracts if the landing zone is empty, process every extract date.
 run: setup
 	$(BIN)/python -m orchestration.cli run
 
-## make test: set up, then run every test (unit, dbt unit and data tests, Dagster end to end).
+## make test: set up, then run the tests (unit, dbt unit and data tests, Dagster end to end, browser).
 test: setup
+	$(BIN)/python -m pytest -m "not slow"
+
+## make test-all: also the slow ones (fault tests and incremental-vs-full runs: many pipeline runs).
+test-all: setup
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed

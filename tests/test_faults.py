@@ -32,7 +32,7 @@ import pytest
 
 from tests.conftest import ROOT, pipeline_env, run_cli, table_fingerprints
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CLI = [sys.executable, "-m", "orchestration.cli", "run"]
 BAD_DAY = "2026-10-14"  # the tiny preset's busiest survey day (7 responses)

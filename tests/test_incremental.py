@@ -31,7 +31,7 @@ import pytest
 
 from tests.conftest import ROOT, pipeline_env, run_cli, table_fingerprints
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DBT_PROJECT = ROOT / "dbt_project"
 
