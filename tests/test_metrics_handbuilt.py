@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.defs.models.health import write_health_weights
 from tests.fixtures.handbuilt_metrics import write_raw_extracts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +33,9 @@ def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     tmp = tmp_path_factory.mktemp("metrics_handbuilt")
     data = tmp / "data"
     write_raw_extracts(data)
+    # metric_values also carries the health metrics, which read the health weights: the
+    # configured defaults here (this data set has no renewal history to fit on)
+    write_health_weights(data / "warehouse.duckdb", data / "models")
     env = os.environ.copy()
     env.update(
         CHW_WAREHOUSE=str(data / "warehouse.duckdb"),
