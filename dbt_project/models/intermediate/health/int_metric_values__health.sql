@@ -55,8 +55,10 @@ aggregated as (
         period_start,
         '{{ segment_type }}' as segment_type,
         coalesce(cast({{ expression }} as {{ dbt.type_string() }}), 'unknown') as segment_value,
-        avg(health_score) as score_avg,
-        sum(health_score) as score_sum,
+        {#- exact decimal sums: a double sum depends on the engine's (parallel) adding order,
+            which would change the last bits between re-runs of the same data -#}
+        sum(cast(health_score as {{ metric_exact_type() }})) / nullif(count(health_score), 0) as score_avg,
+        sum(cast(health_score as {{ metric_exact_type() }})) as score_sum,
         count(health_score) as scored,
         sum(case when is_at_risk then 1 else 0 end) as at_risk,
         count(*) as accounts
