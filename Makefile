@@ -43,7 +43,7 @@ lock:
 ui: setup
 	$(BIN)/python -m orchestration.cli ui
 
-## make docs: dbt docs as one static HTML file (dbt_project/target/static_index.html).
+## make docs: dbt docs as one static HTML file (data/dbt_target/static_index.html).
 docs: setup
 	$(BIN)/python -m orchestration.cli docs
 
@@ -54,4 +54,4 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf data/warehouse.duckdb* data/raw data/audit data/models data/outbox data/serving data/dagster_home dbt_project/target dbt_project/logs
+	rm -rf data/warehouse.duckdb* data/raw data/audit data/models data/outbox data/serving data/dagster_home data/dbt_target data/dbt_logs dbt_project/target dbt_project/logs

@@ -131,10 +131,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    export_env(current())
+    paths = current()
+    export_env(paths)
     code = subprocess.call(dbt_command("docs", "generate", "--static"))
     if code == 0:
-        log(f"dbt docs: {PROJECT_ROOT / 'dbt_project' / 'target' / 'static_index.html'}")
+        log(f"dbt docs: {paths.dbt_target / 'static_index.html'}")
     return code
 
 

@@ -160,11 +160,11 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
 
 def _dbt_errors(run_id: str) -> list[str]:
     """Messages of dbt nodes that errored in a run: dagster-dbt writes each invocation's
-    run_results.json under target/<assets name>-<run id prefix>-<invocation>/."""
+    run_results.json under <DBT_TARGET_PATH>/<assets name>-<run id prefix>-<invocation>/."""
     import json
 
     out = []
-    for results in sorted(Path(DBT_PROJECT_DIR, "target").glob(f"*-{run_id[:7]}-*/run_results.json")):
+    for results in sorted(Path(os.environ["DBT_TARGET_PATH"]).glob(f"*-{run_id[:7]}-*/run_results.json")):
         try:
             data = json.loads(results.read_text())
         except (OSError, ValueError):

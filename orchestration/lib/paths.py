@@ -45,6 +45,16 @@ class Paths:
     def serving(self) -> Path:
         return self.data / "serving"
 
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder (manifest, partial-parse cache, run results, docs) for this data
+        dir: runs on different warehouses from one checkout never share or overwrite it."""
+        return self.data / "dbt_target"
+
+    @property
+    def dbt_logs(self) -> Path:
+        return self.data / "dbt_logs"
+
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt invocation: every path it reads, absolute."""
         return {
@@ -52,6 +62,8 @@ class Paths:
             "CHW_RAW_DIR": str(self.raw),
             "CHW_AUDIT_DIR": str(self.audit),
             "CHW_MODELS_DIR": str(self.models),
+            "DBT_TARGET_PATH": str(self.dbt_target),
+            "DBT_LOG_PATH": str(self.dbt_logs),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         }
 

@@ -33,12 +33,9 @@
 
     Cost: additive aggregations (ratio, mean, sum, count) are first summed per metric, segment
     and day; every grain then reads those daily rows, and rolling windows join daily rows to the
-    window ends with one date-range join. count_distinct keeps one row per key and day; for
-    rolling windows it never copies keys into windows: a key seen on day t counts in the windows
-    ending t .. min(t + N, next day it is seen) - 1, disjoint intervals per key, so the distinct
-    count of every window is a running sum of +1/-1 interval boundaries per segment over the
-    calendar (exact, and linear in the key-days). median reads the observations themselves (it
-    is not additive) through the same date-range join.
+    window ends with one date-range join. count_distinct is counted by metric_distinct_counts()
+    (keys numbered, segments attached per run of days, never copied into windows). median reads
+    the observations themselves (it is not additive) through the same date-range join.
 -#}
 {% macro metric_values(observations, aggregation, segment_types=[], grains=none, windows=none, ci=none, scale=100) %}
     {%- set cfg = var('chw') -%}
@@ -58,29 +55,25 @@
         {%- set payload = ['cast(val as ' ~ exact ~ ') as val'] -%}
     {%- elif aggregation == 'median' -%}
         {%- set payload = ['cast(val as ' ~ double ~ ') as val'] -%}
-    {%- elif aggregation == 'count_distinct' -%}
-        {%- set payload = ['cast(obs_key as ' ~ string ~ ') as obs_key'] -%}
     {%- else -%}
         {%- set payload = [] -%}
     {%- endif -%}
     {%- if additive -%}
         {%- set carried = ['n_obs'] + (['sum_num', 'sum_num_sq', 'sum_den', 'n_den'] if aggregation == 'ratio' else [])
                           + (['sum_val', 'n_val'] if aggregation in ['mean', 'sum'] else []) -%}
-    {%- elif aggregation == 'median' -%}
-        {%- set carried = ['val'] -%}
     {%- else -%}
-        {%- set carried = ['obs_key'] -%}
+        {%- set carried = ['val'] -%}
     {%- endif -%}
     {%- set keys = ['metric', 'segment_type', 'segment_value'] -%}
-    {%- set distinct_rolling = aggregation == 'count_distinct' and 'rolling' in grains and windows | length > 0 -%}
     {%- set has_periods = (grains | reject('equalto', 'rolling') | list | length > 0)
-                          or ('rolling' in grains and not distinct_rolling and windows | length > 0) -%}
-    {%- if not has_periods and not distinct_rolling -%}
+                          or ('rolling' in grains and windows | length > 0) -%}
+    {%- if not has_periods -%}
         {{ exceptions.raise_compiler_error("metric_values: no grain to aggregate to (grains " ~ grains ~ ", windows " ~ windows ~ ")") }}
     {%- endif -%}
 select * from (
 
 with
+{%- if aggregation != 'count_distinct' %}
 
 mv_segmented as (
 
@@ -135,130 +128,6 @@ mv_source as (
 
 ),
 
-{%- elif aggregation == 'count_distinct' %}
-
-mv_source as (
-
-    select distinct
-        metric,
-        segment_type,
-        segment_value,
-        obs_date,
-        obs_key
-    from mv_segmented
-    where obs_key is not null
-
-),
-
-{%- if distinct_rolling %}
-
--- a key seen on day t is inside the N-day windows ending t .. t + N - 1, up to the day before
--- it is seen again: disjoint intervals per key, so each window end counts each key once
-mv_key_intervals as (
-
-    select
-        *,
-        lead(obs_date) over (
-            partition by metric, segment_type, segment_value, obs_key
-            order by obs_date
-        ) as next_obs_date
-    from mv_source
-
-),
-
--- +1 where a key's interval starts, -1 the day after it ends, summed per segment and day
-mv_interval_changes as (
-
-    {%- for n in windows %}
-    {%- if not loop.first %}
-
-    union all
-    {%- endif %}
-
-    select
-        metric,
-        segment_type,
-        segment_value,
-        cast({{ n }} as {{ dbt.type_int() }}) as window_days,
-        obs_date as change_day,
-        1 as change
-    from mv_key_intervals
-
-    union all
-
-    select
-        metric,
-        segment_type,
-        segment_value,
-        cast({{ n }} as {{ dbt.type_int() }}) as window_days,
-        case
-            when next_obs_date is not null and next_obs_date < {{ metric_add_days(n, 'obs_date') }}
-                then next_obs_date
-            else {{ metric_add_days(n, 'obs_date') }}
-        end as change_day,
-        -1 as change
-    from mv_key_intervals
-    {%- endfor %}
-
-),
-
-mv_daily_changes as (
-
-    select
-        metric,
-        segment_type,
-        segment_value,
-        window_days,
-        change_day,
-        sum(change) as change
-    from mv_interval_changes
-    group by metric, segment_type, segment_value, window_days, change_day
-
-),
-
-mv_rolling_series as (
-
-    select distinct
-        metric,
-        segment_type,
-        segment_value,
-        window_days
-    from mv_daily_changes
-
-),
-
--- the running sum of the changes over every calendar day is the distinct count of the window
-mv_rolling_counts as (
-
-    select
-        mv_rolling_series.metric,
-        'rolling' as grain,
-        window_ends.date_day as period_start,
-        mv_rolling_series.window_days,
-        mv_rolling_series.segment_type,
-        mv_rolling_series.segment_value,
-        sum(coalesce(mv_daily_changes.change, 0)) over (
-            partition by
-                mv_rolling_series.metric,
-                mv_rolling_series.segment_type,
-                mv_rolling_series.segment_value,
-                mv_rolling_series.window_days
-            order by window_ends.date_day
-            rows between unbounded preceding and current row
-        ) as n_obs
-    from mv_rolling_series
-    cross join {{ ref('int_calendar__days') }} as window_ends
-    left join mv_daily_changes
-        on mv_rolling_series.metric = mv_daily_changes.metric
-        and mv_rolling_series.segment_type = mv_daily_changes.segment_type
-        and mv_rolling_series.segment_value = mv_daily_changes.segment_value
-        and mv_rolling_series.window_days = mv_daily_changes.window_days
-        and window_ends.date_day = mv_daily_changes.change_day
-
-),
-
-{%- endif %}
-
 {%- else %}
 
 mv_source as (
@@ -292,7 +161,7 @@ mv_periods as (
         {{ (keys + carried) | join(', ') }}
     from mv_source
     {%- endfor %}
-    {%- if 'rolling' in grains and not distinct_rolling %}
+    {%- if 'rolling' in grains %}
     {%- for n in windows %}
     {%- if not ns.first %}
 
@@ -317,10 +186,15 @@ mv_periods as (
 ),
 
 {%- endif %}
+{%- endif %}
 
 mv_aggregated as (
 
-    {%- if has_periods %}
+    {%- if aggregation == 'count_distinct' %}
+
+    {{ metric_distinct_counts(observations, segment_types, grains, windows) }}
+
+    {%- elif has_periods %}
 
     select
         metric,
@@ -343,28 +217,9 @@ mv_aggregated as (
         {%- elif aggregation == 'median' %}
         {{ metric_median('val') }} as median_val,
         count(*) as n_obs
-        {%- else %}
-        count(distinct obs_key) as n_obs
         {%- endif %}
     from mv_periods
     group by metric, grain, period_start, window_days, segment_type, segment_value
-    {%- endif %}
-    {%- if distinct_rolling %}
-    {%- if has_periods %}
-
-    union all
-    {%- endif %}
-
-    select
-        metric,
-        grain,
-        period_start,
-        window_days,
-        segment_type,
-        segment_value,
-        n_obs
-    from mv_rolling_counts
-    where n_obs > 0
     {%- endif %}
 
 ),

@@ -32,7 +32,10 @@ from orchestration.lib.paths import DBT_PROJECT_DIR, current
 for _key, _value in current().dbt_env().items():
     os.environ.setdefault(_key, _value)
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# target folder per data dir (DBT_TARGET_PATH, absolute): see Paths.dbt_target
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=os.environ["DBT_TARGET_PATH"]
+)
 dbt_project.prepare_if_dev()
 
 WAREHOUSE_POOL = "warehouse"
