@@ -49,7 +49,7 @@ def _print_failure(result) -> None:
     lines = ["", "What failed:"]
     lines += [f"  {f.strip().splitlines()[0][:300]}" for f in result.failures[:8]] or ["  (see the Dagster UI: make ui)"]
     if re.search(r"out of memory", text, re.I):
-        limit = os.environ.get("CHW_DUCKDB_MEMORY_LIMIT") or "4GB (the default)"
+        limit = os.environ.get("CHW_DUCKDB_MEMORY_LIMIT") or "3GB (the default)"
         lines += [
             f"DuckDB ran out of memory: the memory limit is {limit}, set by CHW_DUCKDB_MEMORY_LIMIT "
             "(dbt_project/profiles.yml).",

@@ -81,6 +81,50 @@ feature_adoption as (
 
 ),
 
+-- per account and calendar day from its first event to {{ 2 * change_days - 1 }} days after its
+-- last: events that day (0 if none). Dense, so the two windows below are row frames
+account_change_days as (
+
+    select
+        account_spans.account_id,
+        days.date_day,
+        coalesce(account_days.event_count, 0) as event_count
+    from (
+        select account_id, min(activity_date) as first_day, max(activity_date) as last_day
+        from account_days
+        group by account_id
+    ) as account_spans
+    inner join {{ ref('int_calendar__days') }} as days
+        on days.date_day >= account_spans.first_day
+        and days.date_day <= {{ metric_add_days(2 * change_days - 1, 'account_spans.last_day') }}
+    left join account_days
+        on account_days.account_id = account_spans.account_id
+        and account_days.activity_date = days.date_day
+
+),
+
+-- events in the {{ change_days }} days ending each day and in the {{ change_days }} days before;
+-- days with no event in either window are left out (the account is not observed there)
+account_change_windows as (
+
+    select * from (
+        select
+            account_id,
+            date_day,
+            sum(event_count) over (
+                partition by account_id order by date_day
+                rows between {{ change_days - 1 }} preceding and current row
+            ) as num,
+            coalesce(sum(event_count) over (
+                partition by account_id order by date_day
+                rows between {{ 2 * change_days - 1 }} preceding and {{ change_days }} preceding
+            ), 0) as den
+        from account_change_days
+    ) as windows
+    where num + den > 0
+
+),
+
 {%- for grain in stock_grains %}
 
 -- per account: events in the {{ change_days }} days ending at each {{ grain }}'s end and in the
@@ -91,27 +135,13 @@ feature_adoption as (
         'usage_change_pct' as metric,
         periods.period_start as obs_date,
         periods.period_end,
-        account_days.account_id,
-        sum(
-            case
-                when account_days.activity_date > {{ metric_add_days(-change_days, 'periods.period_end') }}
-                    then account_days.event_count
-                else 0
-            end
-        ) as num,
-        sum(
-            case
-                when account_days.activity_date <= {{ metric_add_days(-change_days, 'periods.period_end') }}
-                    then account_days.event_count
-                else 0
-            end
-        ) as den
+        account_change_windows.account_id,
+        account_change_windows.num,
+        account_change_windows.den
     from periods
-    inner join account_days
-        on account_days.activity_date <= periods.period_end
-        and account_days.activity_date > {{ metric_add_days(-2 * change_days, 'periods.period_end') }}
+    inner join account_change_windows
+        on account_change_windows.date_day = periods.period_end
     where periods.grain = '{{ grain }}'
-    group by periods.period_start, periods.period_end, account_days.account_id
 
 ),
 
