@@ -11,6 +11,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := False
 export PYTHONDONTWRITEBYTECODE := 1
 
+BENCH_PRESETS ?= S M
+
 .PHONY: run test test-all setup lock ui docs lint bench clean
 
 ## make run: set up, write demo extracts if the landing zone is empty, process every extract date.
@@ -51,7 +53,9 @@ lint: setup
 	$(BIN)/ruff check .
 
 bench: setup
-	$(BIN)/python bench/run.py
+	for preset in $(BENCH_PRESETS); do $(BIN)/python bench/run.py --preset $$preset || exit 1; done
+	$(BIN)/python bench/run.py --preset history --steps generate
+	$(BIN)/python bench/incremental.py --preset history --histories 30,90,180,365 --volumes 1,3,7 --volume-history 90
 
 clean:
 	rm -rf data/warehouse.duckdb* data/raw data/audit data/models data/outbox data/serving data/dagster_home data/dbt_target data/dbt_logs dbt_project/target dbt_project/logs

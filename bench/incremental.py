@@ -4,9 +4,10 @@
         [--histories 30,90,180] [--volumes 1,3,7] [--volume-history 90]
 
 Uses the preset's landing zone (<workdir>/<preset>/landing, written by bench/run.py) sliced by
-extract date: for each history length H, a landing zone holding the first H extract dates
-(hard links, no copies) is processed in full (`setup`, also measured), the state is snapshotted,
-then:
+extract date (hard links, no copies). The shortest history H is processed in full (`setup`);
+each longer one is reached from the previous by a catch-up run over the dates between
+(`catchup_H`, measured, not fitted), so every extract date is ingested once. At each H the state
+is snapshotted, then:
   daily_H_k    k new extract dates are added and processed the way daily operation does it
                (the new-extract sensor's ingest of those dates, then the transform job);
                k = 1 for every H, and every k of --volumes at --volume-history (state restored
@@ -16,7 +17,7 @@ Every run is a measured child process (bench/measure.py; bench/_driver.py does t
 Then a least-squares fit  time = fixed + a * new_rows + b * history_rows  over the daily and
 no-new-data runs (setup runs are a different operation: a full ingest of every date; with a
 single history length the history term is not identifiable, run at least two) (rows = landing rows of the extract dates, from the raw Parquet metadata).
-Results accumulate in <workdir>/<preset>/incremental.json (a rerun skips points already there).
+Results go to <workdir>/<preset>/incremental.json (a rerun replaces the points it measures again).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workdir", default="/tmp/chw_bench", type=Path)
     ap.add_argument("--preset", default="S")
-    ap.add_argument("--histories", default="30,90,180")
+    ap.add_argument("--histories", default="30,90,180,365")
     ap.add_argument("--volumes", default="1,3,7")
     ap.add_argument("--volume-history", type=int, default=90)
     ap.add_argument("--timeout", type=float, default=1800, help="per run, seconds")
@@ -119,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     full_raw = wd / "pipeline" / "raw"
     dates = extract_dates(src)
     rows = rows_by_date(full_raw) if full_raw.exists() else {}
-    if not rows:
-        log("no raw data of a full run (bench/run.py --steps pipeline): row counts unknown, fit skipped")
+    data = wd / "inc" / "data"
     results_path = wd / "incremental.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
 
@@ -132,54 +132,62 @@ def main(argv: list[str] | None = None) -> int:
         log(fmt_row(m) + "  " + " ".join(f"{k}={v}" for k, v in extra.items()))
 
     def nrows(ds: list[str]) -> int:
+        if any(d not in rows for d in ds) and (data / "raw").exists():
+            rows.update(rows_by_date(data / "raw"))  # the experiment's own raw data, as it grows
         return sum(rows.get(d, 0) for d in ds)
 
-    histories = [int(h) for h in args.histories.split(",")]
+    histories = sorted(int(h) for h in args.histories.split(","))
     volumes = [int(k) for k in args.volumes.split(",")]
+    # one landing zone and one data folder that grow from history to history: the first history
+    # is a full run (setup), each later one is reached by a catch-up run over the dates between
+    # (recorded, not fitted), so the whole experiment ingests every extract date once
+    base = wd / "inc"
+    landing, data, snap = base / "landing", base / "data", base / "snapshot"
+    shutil.rmtree(base, ignore_errors=True)
+    landing.mkdir(parents=True)
+    env = pipeline_env(landing, data)
+    spill = [data / "warehouse.duckdb.tmp"]
+    prev = 0
     for h in histories:
         if h + max(volumes) > len(dates):
             log(f"history {h}: not enough extract dates ({len(dates)}), skipped")
             continue
-        base = wd / "inc" / f"h{h}"
-        landing, data, snap = base / "landing", base / "data", base / "snapshot"
         ks = volumes if h == args.volume_history else [1]
-        todo = [f"daily_{h}_{k}" for k in ks] + [f"nonew_{h}"]
-        if all(t in results for t in todo):
-            log(f"history {h}: done before, skipped")
-            continue
-        shutil.rmtree(base, ignore_errors=True)
-        landing.mkdir(parents=True)
-        link_dates(src, landing, dates[:h])
-        env = pipeline_env(landing, data)
-        spill = [data / "warehouse.duckdb.tmp"]
-        log(f"history {h}: setup, full run over {h} extract dates {dates[0]} .. {dates[h - 1]}")
-        m = run_measured(f"setup_{h}", [PY, str(BENCH / "_driver.py"), "full"], env=env, cwd=run.REPO,
-                         spill_dirs=spill, log_path=base / "setup.log", timeout_s=args.timeout)
-        record(f"setup_{h}", m, history_days=0, new_days=h, history_rows=0, new_rows=nrows(dates[:h]))
+        link_dates(src, landing, dates[prev:h])
+        if prev == 0:
+            log(f"history {h}: setup, full run over {h} extract dates {dates[0]} .. {dates[h - 1]}")
+            cmd, name, extra = ["full"], f"setup_{h}", dict(history_days=0, new_days=h)
+        else:
+            log(f"history {h}: catch-up run over extract dates {dates[prev]} .. {dates[h - 1]}")
+            cmd, name, extra = ["daily", *dates[prev:h]], f"catchup_{h}", dict(history_days=prev, new_days=h - prev)
+        m = run_measured(name, [PY, str(BENCH / "_driver.py"), *cmd], env=env, cwd=run.REPO,
+                         spill_dirs=spill, log_path=base / f"{name}.log", timeout_s=args.timeout)
+        extra.update(history_rows=nrows(dates[:prev]), new_rows=nrows(dates[prev:h]))
+        record(name, m, **extra)
         if m.returncode != 0:
-            log(f"history {h}: setup failed, see {base / 'setup.log'}")
-            continue
+            log(f"history {h}: {name} failed, see {base / (name + '.log')}; stopping")
+            break
+        prev = h
         copy_state(data, snap)
         for k in ks:
             new = dates[h:h + k]
-            if k != ks[0]:
-                unlink_dates(landing, dates[h:h + max(volumes)])
-                copy_state(snap, data)
             link_dates(src, landing, new)
             log(f"history {h}: daily run with {k} new extract date(s) {new[0]} .. {new[-1]}")
             m = run_measured(f"daily_{h}_{k}", [PY, str(BENCH / "_driver.py"), "daily", *new], env=env, cwd=run.REPO,
-                             spill_dirs=spill, log_path=base / f"daily_{k}.log", timeout_s=args.timeout)
+                             spill_dirs=spill, log_path=base / f"daily_{h}_{k}.log", timeout_s=args.timeout)
             record(f"daily_{h}_{k}", m, history_days=h, new_days=k, history_rows=nrows(dates[:h]),
                    new_rows=nrows(new))
             if k == 1:
                 log(f"history {h}: run with no new data (transform job alone)")
                 m = run_measured(f"nonew_{h}", [PY, str(BENCH / "_driver.py"), "transform"], env=env, cwd=run.REPO,
-                                 spill_dirs=spill, log_path=base / "nonew.log", timeout_s=args.timeout)
+                                 spill_dirs=spill, log_path=base / f"nonew_{h}.log", timeout_s=args.timeout)
                 record(f"nonew_{h}", m, history_days=h + 1, new_days=0, history_rows=nrows(dates[:h + 1]),
                        new_rows=0)
-        if not args.keep:
-            shutil.rmtree(snap, ignore_errors=True)
-            shutil.rmtree(data / "raw", ignore_errors=True)
+            # back to the state after history h, for the next volume or the next catch-up
+            unlink_dates(landing, dates[h:h + max(volumes)])
+            copy_state(snap, data)
+    if not args.keep:
+        shutil.rmtree(snap, ignore_errors=True)
 
     summarize(results, rows_known=bool(rows))
     return 0

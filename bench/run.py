@@ -209,7 +209,7 @@ def table(res: Results) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--preset", default="S", choices=["tiny", "small", "demo", "S", "M"])
+    ap.add_argument("--preset", default="S", choices=["tiny", "small", "demo", "S", "M", "history"])
     ap.add_argument("--skip-generate", action="store_true")
     ap.add_argument("--workdir", default="/tmp/chw_bench", type=Path)
     ap.add_argument("--steps", default=",".join(ALL_STEPS))

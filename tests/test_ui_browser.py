@@ -1,9 +1,10 @@
-"""The Dagster UI, checked in a real browser: owners, groups, kinds and descriptions are visible.
+"""The Dagster UI, checked in a real browser: owners, groups, kinds, descriptions, check results
+and numeric metadata (latest NPS, CSAT, at-risk count) are visible.
 
-Starts `dagster-webserver -m orchestration.definitions` on a free port of 127.0.0.1 against a
-temporary DAGSTER_HOME and data folder (the dbt manifest is prepared first, as `make ui` does),
-opens the asset lineage and a mart's page in headless Debian Chromium, reads the rendered text,
-and saves screenshots to tests/artifacts/. The server is always stopped (bounded waits, killed in
+Runs the pipeline once on the small demo preset (a temporary DAGSTER_HOME and data folder), then
+starts `dagster-webserver -m orchestration.definitions` on a free port of 127.0.0.1, opens the
+asset lineage and asset pages in headless Debian Chromium, reads the rendered text, and saves
+screenshots to tests/artifacts/. The server is always stopped (bounded waits, killed in
 `finally`).
 """
 
@@ -60,12 +61,14 @@ def webserver(tmp_path_factory):
     home = tmp_path_factory.mktemp("ui_home")
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")  # telemetry off, pools
     env = _env(data, home)
-    # the code location loads a prepared dbt manifest: orchestration.pipeline.prepare_dbt(current())
-    subprocess.run(
-        [sys.executable, "-c", "from orchestration.lib.paths import current; from orchestration.pipeline import prepare_dbt; "
-                               "prepare_dbt(current())"],
-        cwd=ROOT, env=env, check=True, timeout=600, capture_output=True,
+    # one real pipeline run on the small demo preset first (100 days, so NPS surveys were sent;
+    # it also prepares the dbt manifest the code location loads): the UI then has
+    # materializations, check results and metadata to show
+    run = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run", "--preset", "small"],
+        cwd=ROOT, env=env, timeout=1200, capture_output=True, text=True,
     )
+    assert run.returncode == 0, f"pipeline run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = open(data / "webserver.log", "w")  # noqa: SIM115 - closed in finally
@@ -187,3 +190,27 @@ def test_serve_assets_in_the_ui(webserver):
         page.wait_for_timeout(1_500)
         assert "Parquet" in page.inner_text("body") or "parquet" in page.inner_text("body")
         page.screenshot(path=str(artifacts_dir() / "dagster_serve_lineage.png"))
+
+
+def test_check_results_and_metadata_in_the_ui(webserver):
+    """After a run: the blocking survey check's result on the responses asset, and the latest
+    NPS / CSAT / at-risk figures as numeric metadata of the dashboard asset."""
+    with chromium_page(width=1600, height=1100) as page:
+        page.goto(f"{webserver}/assets/raw/survey/responses?view=checks")
+        _dismiss_popups(page)
+        page.get_by_text("scale_consistency", exact=True).first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1_500)
+        text = page.inner_text("body")
+        assert "scale_consistency" in text and "no_rejected_files" in text and "fresh" in text
+        assert any(word in text for word in ("Passed", "Succeeded", "Failed", "Warning")), \
+            "no check result shown"
+        page.screenshot(path=str(artifacts_dir() / "dagster_responses_checks.png"))
+
+        page.goto(f"{webserver}/assets/serve/dashboard")
+        _dismiss_popups(page)
+        page.get_by_text("latest_nps", exact=True).first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1_000)
+        text = page.inner_text("body")
+        for label in ("latest_nps", "latest_csat_pct", "at_risk_accounts"):
+            assert label in text, f"{label} not shown on the dashboard asset"
+        page.screenshot(path=str(artifacts_dir() / "dagster_dashboard_metadata.png"), full_page=True)

@@ -28,6 +28,8 @@ PRESETS: dict[str, Preset] = {
     "demo": Preset("demo", 200, None, 35.0, 5, 6, 2),
     "s": Preset("S", 1_000, 365, 27.4, 7, 12, 3),
     "m": Preset("M", 10_000, 365, 27.4, 7, 40, 4),
+    # bench/incremental.py: a long history (400 extract dates) at a small daily volume
+    "history": Preset("history", 200, 400, 27.4, 5, 6, 1),
 }
 
 
