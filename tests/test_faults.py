@@ -192,7 +192,7 @@ def test_run_killed_mid_build_then_rerun(queued, landing, tmp_path):
     left_by_kill = leftover_relations(data / "warehouse.duckdb")
     print(f"relations left by the killed run: {left_by_kill}")
 
-    rerun = run_cli("run", landing=landing, data=data, timeout=900)  # a clean run: 2-4 min
+    rerun = run_cli("run", landing=landing, data=data)
     # the killed transform run was left "started", holding the warehouse pool: the re-run must
     # have released it (else it would have waited for the slot forever)
     assert "was interrupted: marking it failed" in rerun.stdout, rerun.stdout[-3000:]
