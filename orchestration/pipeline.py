@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -75,22 +76,77 @@ def prepare_dbt(paths: Paths) -> None:
     subprocess.run(dbt_command("parse", "--quiet"), check=True, env=os.environ.copy())
 
 
-def release_abandoned_runs(instance: dg.DagsterInstance) -> None:
+# Tags on every run `run_pipeline` starts: which pipeline process owns it, and under which lock.
+OWNER_TAG_LOCK = "chw/pipeline_lock"
+OWNER_TAG_HOST = "chw/pipeline_host"
+OWNER_TAG_PID = "chw/pipeline_pid"
+
+
+def _lock_file(paths: Paths) -> Path:
+    return paths.data / ".pipeline.lock"
+
+
+def owner_tags(paths: Paths) -> dict[str, str]:
+    return {
+        OWNER_TAG_LOCK: str(_lock_file(paths)),
+        OWNER_TAG_HOST: socket.gethostname(),
+        OWNER_TAG_PID: str(os.getpid()),
+    }
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _abandoned(run: dg.DagsterRun, paths: Paths) -> bool:
+    """Whether an in-progress run was started by a pipeline process that is gone.
+
+    Only runs `run_pipeline` started (owner tags) qualify: runs the Dagster daemon or the UI
+    launched on the same instance never hold the pipeline lock and may well be alive.
+    - the same lock file: we hold that lock, so its owner is no longer running;
+    - another warehouse sharing this DAGSTER_HOME: abandoned only if its process is gone.
+    """
+    tags = run.tags
+    if OWNER_TAG_LOCK not in tags:
+        return False
+    if tags[OWNER_TAG_LOCK] == str(_lock_file(paths)):
+        return True
+    try:
+        pid = int(tags.get(OWNER_TAG_PID, ""))
+    except ValueError:
+        return False
+    return tags.get(OWNER_TAG_HOST) == socket.gethostname() and not _process_alive(pid)
+
+
+def release_abandoned_runs(instance: dg.DagsterInstance, paths: Paths) -> None:
     """Mark runs a killed pipeline left "in progress" as failed and free their pool slots.
 
-    Called while holding the pipeline lock, so no other run on this warehouse is alive: a run
-    still recorded as started was killed (SIGKILL, power loss). Without this its claim on the
-    `warehouse` pool (limit 1) would stay taken and every later run would wait for it forever.
+    A pipeline process killed by SIGKILL (or a power loss) never records its run's end, and its
+    claim on the `warehouse` pool (limit 1) stays taken: without this every later run would wait
+    for that slot forever. Called while holding the pipeline lock (see `_abandoned` for which
+    runs count as abandoned). In-progress runs of other origins are only reported.
     """
-    stale = instance.get_runs(
+    in_progress = instance.get_runs(
         filters=dg.RunsFilter(
             statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
         )
     )
-    for run in stale:
-        log(f"run {run.run_id} of {run.job_name} was interrupted: marking it failed, freeing its slots")
-        instance.report_run_failed(run, message="interrupted (found in progress by the next pipeline run)")
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    for run in in_progress:
+        if _abandoned(run, paths):
+            log(f"run {run.run_id} of {run.job_name} was interrupted: marking it failed, freeing its slots")
+            instance.report_run_failed(run, message="interrupted (found in progress by the next pipeline run)")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        else:
+            log(
+                f"run {run.run_id} of {run.job_name} is in progress (not started by this pipeline): if it holds "
+                "the warehouse pool, this run waits for it (terminate it in the Dagster UI if it is dead)"
+            )
 
 
 def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = None) -> PipelineResult:
@@ -101,7 +157,7 @@ def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = N
     from orchestration.lib.run_lock import pipeline_lock
 
     paths = paths or current()
-    with pipeline_lock(paths.data / ".pipeline.lock", say=log):
+    with pipeline_lock(_lock_file(paths), say=log):
         return _run_pipeline(paths, extract_dates)
 
 
@@ -119,7 +175,8 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
 
     dates = sorted(extract_dates or discover_extract_dates(paths.landing))
     instance = dg.DagsterInstance.get()
-    release_abandoned_runs(instance)
+    release_abandoned_runs(instance, paths)
+    tags = owner_tags(paths)
     known = set(instance.get_dynamic_partitions(extract_date_partitions.name))
     new = [d for d in dates if d not in known]
     if new:
@@ -131,7 +188,11 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
         log(f"ingesting {len(dates)} extract dates, {dates[0]} .. {dates[-1]}, in one run")
         ingest = defs.get_job_def("ingest_job").execute_in_process(
             instance=instance,
-            tags={"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]},
+            tags={
+                **tags,
+                "dagster/asset_partition_range_start": dates[0],
+                "dagster/asset_partition_range_end": dates[-1],
+            },
             raise_on_error=False,
         )
         ingest_ok = ingest.success
@@ -141,7 +202,9 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
         log("no extract dates in the landing zone: building empty marts")
 
     log("building staging, intermediate and marts (dbt) and the Python models")
-    transform = defs.get_job_def("transform_job").execute_in_process(instance=instance, raise_on_error=False)
+    transform = defs.get_job_def("transform_job").execute_in_process(
+        instance=instance, tags=tags, raise_on_error=False
+    )
     log(f"transform run {transform.run_id}: {'success' if transform.success else 'FAILED'}")
     if not transform.success:
         failures += _failure_messages(transform) + _dbt_errors(transform.run_id)

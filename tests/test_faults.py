@@ -54,6 +54,16 @@ def leftover_relations(warehouse: Path) -> list[str]:
         con.close()
 
 
+def in_progress_runs(data: Path) -> list[str]:
+    """Runs the Dagster instance of `data` still records as started (nobody alive runs them)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
+        return [f"{r.job_name} {r.run_id}" for r in instance.get_runs(filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
+        ))]
+
+
 def serving_file(data: Path) -> Path:
     return data / "serving" / "chw.duckdb"
 
@@ -182,7 +192,11 @@ def test_run_killed_mid_build_then_rerun(queued, landing, tmp_path):
     left_by_kill = leftover_relations(data / "warehouse.duckdb")
     print(f"relations left by the killed run: {left_by_kill}")
 
-    run_cli("run", landing=landing, data=data)
+    rerun = run_cli("run", landing=landing, data=data)
+    # the killed transform run was left "started", holding the warehouse pool: the re-run must
+    # have released it (else it would have waited for the slot forever)
+    assert "was interrupted: marking it failed" in rerun.stdout, rerun.stdout[-3000:]
+    assert in_progress_runs(data) == []
     assert leftover_relations(data / "warehouse.duckdb") == []
     again = marts(table_fingerprints(data / "warehouse.duckdb"))
     reference = marts(queued["fingerprints"])
