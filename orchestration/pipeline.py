@@ -186,15 +186,18 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     failures: list[str] = []
     if dates:
         log(f"ingesting {len(dates)} extract dates, {dates[0]} .. {dates[-1]}, in one run")
-        ingest = defs.get_job_def("ingest_job").execute_in_process(
-            instance=instance,
-            tags={
-                **tags,
-                "dagster/asset_partition_range_start": dates[0],
-                "dagster/asset_partition_range_end": dates[-1],
-            },
-            raise_on_error=False,
-        )
+        from orchestration.defs.automation import one_planned_event_per_asset
+
+        with one_planned_event_per_asset():  # not one planned event per asset x extract date
+            ingest = defs.get_job_def("ingest_job").execute_in_process(
+                instance=instance,
+                tags={
+                    **tags,
+                    "dagster/asset_partition_range_start": dates[0],
+                    "dagster/asset_partition_range_end": dates[-1],
+                },
+                raise_on_error=False,
+            )
         ingest_ok = ingest.success
         failures += _failure_messages(ingest)
         log(f"ingest run {ingest.run_id}: {'success' if ingest_ok else 'FAILED'}")

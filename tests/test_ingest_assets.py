@@ -3,6 +3,8 @@ metadata, and idempotency (materializing again writes byte-identical raw and aud
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 import pytest
 
@@ -124,3 +126,22 @@ def test_blocking_check_fails_when_too_many_rows_are_quarantined(paths):
     assert not scale.passed and scale.severity == dg.AssetCheckSeverity.ERROR
     assert scale.metadata["pct"].value == 50.0
     assert not result.success  # a failed blocking check fails the step: downstream does not run
+
+
+def test_bulk_run_plans_once_per_asset_and_still_materializes_every_partition(paths):
+    """run_pipeline's backfill logs one materialization-planned event per asset (not per asset x
+    extract date); the run still materializes every partition of every asset."""
+    from orchestration.defs.automation import PLANNED_EVENTS_AS_SUBSET, one_planned_event_per_asset
+
+    landing_zone(paths)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(extract_date_partitions.name, [D1, D2])
+    with one_planned_event_per_asset():
+        result = materialize(instance)
+    assert PLANNED_EVENTS_AS_SUBSET not in os.environ
+    assert result.success
+    planned = [e for e in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)]
+    assert len(planned) == 16
+    mats = {(ev.event_specific_data.materialization.asset_key.to_user_string(), ev.event_specific_data.materialization.partition)
+            for ev in result.get_asset_materialization_events()}
+    assert len(mats) == 16 * 2

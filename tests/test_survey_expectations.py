@@ -6,15 +6,16 @@ import pandas as pd
 import pytest
 
 from orchestration.lib import contract
-from orchestration.lib.ingest import ingest_partition
+from orchestration.lib.ingest import ingest_partition, ingest_partitions
 from orchestration.lib.survey_expectations import (
+    batch_validator_for,
     first_declarations,
     revalidate_raw_responses,
     validate_responses,
     validate_surveys,
     validator_for,
 )
-from tests.ingest_helpers import land, make_paths, quarantine, raw
+from tests.ingest_helpers import land, make_paths, quarantine, raw, tree_digest
 
 D1, D2 = "2024-04-01", "2024-04-08"
 SURVEY_HEADER = "survey_id,metric,question,scale_min,scale_max,higher_is_better,trigger,channel,owner_team\n"
@@ -134,3 +135,63 @@ def test_surveys_not_yet_declared_are_unknown(paths):
     assert r.rows_quarantined == 1
     (q,) = quarantine(paths, "survey", "responses", D1)
     assert "is not a known survey as of extract 2024-04-01" in q["reason"]
+
+
+def _ingest_dates_one_by_one(paths, entity, dates):
+    ent = contract.entity("survey", entity)
+    return [ingest_partition(paths, ent, d, validator=validator_for(ent, paths, d)) for d in dates]
+
+
+def _ingest_dates_in_one_batch(paths, entity, dates):
+    ent = contract.entity("survey", entity)
+    return ingest_partitions(paths, ent, dates, batch_validator_for(ent, paths))
+
+
+@pytest.mark.parametrize("history", [False, True], ids=["all-dates-in-the-batch", "first-date-ingested-before"])
+def test_one_batch_validation_over_many_dates_equals_date_by_date(tmp_path, history):
+    """Ingestion validates all extract dates of a run in ONE great-expectations batch: raw,
+    quarantine (reasons included), load log and the results must be what validating date by date
+    gives: surveys known only from their first extract, a changed scale judged against the first
+    declaration (also when the declaring date has duplicate rows), responses per known scale."""
+    d1, d2, d3 = "2024-04-01", "2024-04-08", "2024-04-15"
+    landing = tmp_path / "landing"
+    one = make_paths(tmp_path / "one")
+    one = type(one)(landing=landing, warehouse=one.warehouse, data=one.data)
+    batch = type(one)(landing=landing, warehouse=tmp_path / "b" / "w.duckdb", data=tmp_path / "b")
+    land(one, "survey", "surveys", d1, "s.csv", SURVEYS)
+    land(one, "survey", "surveys", d2, "a.csv", SURVEYS.replace(",1,5,", ",1,7,")
+         + "later_survey,ces,Effort?,1,7,false,release,in_app,product\n")
+    land(one, "survey", "surveys", d2, "b.csv", SURVEY_HEADER + "later_survey,ces,Effort?,1,5,false,release,in_app,product\n")
+    land(one, "survey", "surveys", d3, "s.csv", SURVEYS + "later_survey,ces,Effort?,2,7,false,release,in_app,product\n")
+    responses = {
+        d1: ["r1,,nps_rel,a,c,9,,2024-03-30T10:00:00Z", "r2,,later_survey,a,c,3,,2024-03-30T10:00:00Z",
+             "r3,,csat_t,a,c,6,,2024-03-30T10:00:00Z", "r4,,nps_rel,a,c,7.5,,2024-03-30T10:00:00Z"],
+        d2: ["r5,,later_survey,a,c,6,,2024-04-07T10:00:00Z", "r6,,csat_t,a,c,7,,2024-04-07T10:00:00Z",
+             "r7,,ghost,a,c,1,,2024-04-07T10:00:00Z", "r8,,nps_rel,a,c,11,,2024-04-07T10:00:00Z"],
+        d3: ["r9,,later_survey,a,c,5,,2024-04-14T10:00:00Z", "r10,,nps_rel,a,c,10,,2024-04-14T10:00:00Z"],
+    }
+    for d, lines in responses.items():
+        land(one, "survey", "responses", d, "r.csv", RESP_HEADER + "\n".join(lines) + "\n")
+    dates = [d1, d2, d3]
+
+    expected = {e: _ingest_dates_one_by_one(one, e, dates) for e in ("surveys", "responses")}
+    got = {}
+    for e in ("surveys", "responses"):
+        if history:
+            _ingest_dates_one_by_one(batch, e, [d1])
+        got[e] = _ingest_dates_in_one_batch(batch, e, [d2, d3] if history else dates)
+
+    assert tree_digest(one.raw, one.audit) == tree_digest(batch.raw, batch.audit)
+    for e in got:
+        exp = expected[e][-len(got[e]):]
+        assert [(r.extract_date, r.files, r.expectation_failures) for r in got[e]] == [
+            (r.extract_date, r.files, r.expectation_failures) for r in exp]
+        assert all(r.validated and not r.loaded_failing_validation for r in got[e])
+    # the cases above did occur
+    reasons = [q["reason"] for d in dates for q in quarantine(batch, "survey", "surveys", d)]
+    assert any("scale_max of survey csat_t changed from 5 to 7" in r for r in reasons)
+    assert any("scale_min of survey later_survey changed from 1 to 2" in r for r in reasons)
+    assert any(r.startswith("duplicate key survey_id=later_survey") for r in reasons)
+    reasons = [q["reason"] for d in dates for q in quarantine(batch, "survey", "responses", d)]
+    assert f"gx expect_column_values_to_be_in_set: survey_id 'later_survey' is not a known survey as of extract {d1}" in reasons
+    assert "gx expect_column_values_to_be_between: score 6 outside 1-5 of survey later_survey" in reasons

@@ -9,12 +9,18 @@ that failed in the reason.
 GX runs in an ephemeral context (nothing written to disk, analytics off), created once per
 process; a suite is built once per batch, never per row. GX is imported lazily because importing
 it costs seconds and most ingest partitions never need it.
+
+A validation costs about a second whatever the batch size, so ingestion validates all the extract
+dates of a run in ONE batch (`responses_batch_validator`, `surveys_batch_validator`): every
+expectation is per row, and what differs between dates (the surveys known as of the date, the
+first declaration of a survey) is made a column or a row condition of that one batch. The
+per-date validators (`validator_for`) give the same failures one extract date at a time.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -195,25 +201,33 @@ def validate_surveys(df: pd.DataFrame, first: pd.DataFrame) -> pd.DataFrame:
 # --- reading what is known from raw ---------------------------------------------------------
 
 
-def _survey_partitions(paths: Paths, upto: str, inclusive: bool) -> list[Path]:
+def _survey_partitions(
+    paths: Paths, upto: str | None, inclusive: bool, exclude: Collection[str] = ()
+) -> list[Path]:
+    """Raw survey/surveys partition files before `upto` (None: all), without the `exclude` dates."""
     base = paths.raw / "survey" / "surveys"
     if not base.is_dir():
         return []
     out = []
     for d in sorted(base.iterdir()):
         date = d.name.removeprefix("extract_date=")
-        if d.name.startswith("extract_date=") and is_extract_date(date) and (date < upto or (inclusive and date == upto)):
+        if not (d.name.startswith("extract_date=") and is_extract_date(date)) or date in exclude:
+            continue
+        if upto is None or date < upto or (inclusive and date == upto):
             if (d / "part.parquet").exists():
                 out.append(d / "part.parquet")
     return out
 
 
-def first_declarations(paths: Paths, upto: str, inclusive: bool) -> pd.DataFrame:
+def first_declarations(
+    paths: Paths, upto: str | None, inclusive: bool, exclude: Collection[str] = ()
+) -> pd.DataFrame:
     """Each survey's first declaration in raw survey/surveys partitions before `upto` (or up to
     and including it): survey_id, metric, scale_min, scale_max, higher_is_better,
     first_extract_date. Later raw rows of a survey never differ from it (a change is
-    quarantined), so this is also "the surveys known as of" the date."""
-    files = _survey_partitions(paths, upto, inclusive)
+    quarantined), so this is also "the surveys known as of" the date. `upto=None`: every raw
+    partition; `exclude`: extract dates to leave out (those being re-ingested)."""
+    files = _survey_partitions(paths, upto, inclusive, exclude)
     cols = ["survey_id", *SCALE_FIELDS, "first_extract_date"]
     if not files:
         return pd.DataFrame(columns=cols)
@@ -286,3 +300,146 @@ def revalidate_raw_responses(paths: Paths, extract_date: str) -> pd.DataFrame:
         df = con.execute(f"SELECT * FROM read_parquet({lit(str(part))}, hive_partitioning = false)").df()
     surveys = first_declarations(paths, extract_date, inclusive=True)
     return validate_responses(_with_row_ids(df), surveys, extract_date)
+
+
+# --- one validation over every extract date of a run ------------------------------------------
+
+
+def _date_ordinal(dates: pd.Series) -> pd.Series:
+    return pd.to_datetime(dates.astype(str), format="%Y-%m-%d").map(lambda t: t.toordinal()).astype("int64")
+
+
+def response_batch_checks(surveys: pd.DataFrame) -> list[_Check]:
+    """Expectations for responses of many extract dates (`_extract_date`, `_as_of` = its ordinal),
+    given each survey's first declaration (survey_id, metric, scale_min, scale_max,
+    first_extract_date): a survey is known from its first extract date on. Same failures, same
+    reasons as `response_checks` applied date by date."""
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    firsts: dict[str, int] = {}
+    if not surveys.empty:
+        ords = _date_ordinal(surveys["first_extract_date"])
+        firsts = dict(zip(surveys["survey_id"].astype(str), ords, strict=True))
+    bounds = sorted(set(firsts.values()))
+    edges: list[int | None] = [None, *bounds, None]
+    checks = []
+    # the known set changes only at first declarations: one expectation per stretch between them
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        known = sorted(sid for sid, f in firsts.items() if lo is not None and f <= lo)
+        conds = ([Column("_as_of") >= lo] if lo is not None else []) + ([Column("_as_of") < hi] if hi is not None else [])
+        cond = None
+        for c in conds:
+            cond = c if cond is None else cond & c
+        kwargs = {"row_condition": cond} if cond is not None else {}
+        checks.append(
+            _Check(
+                gxe.ExpectColumnValuesToBeInSet(column="survey_id", value_set=known, **kwargs),
+                lambda row: (
+                    f"survey_id {row['survey_id']!r} is not a known survey as of extract {row['_extract_date']}"
+                ),
+            )
+        )
+    for s in surveys.sort_values("survey_id").itertuples(index=False):
+        sid, lo, hi = str(s.survey_id), int(s.scale_min), int(s.scale_max)
+        this = (Column("survey_id") == sid) & (Column("_as_of") >= firsts[sid])
+        checks.append(
+            _Check(
+                gxe.ExpectColumnValuesToBeBetween(column="score", min_value=lo, max_value=hi, row_condition=this),
+                lambda row, sid=sid, lo=lo, hi=hi: f"score {_num(row['score'])} outside {lo}-{hi} of survey {sid}",
+            )
+        )
+        if str(s.metric) == "nps":
+            in_range = this & (Column("score") >= lo) & (Column("score") <= hi)
+            checks.append(
+                _Check(
+                    gxe.ExpectColumnValuesToBeInSet(
+                        column="score", value_set=[float(v) for v in range(lo, hi + 1)], row_condition=in_range
+                    ),
+                    lambda row, sid=sid: f"score {_num(row['score'])} is not an integer of NPS survey {sid}",
+                )
+            )
+    return checks
+
+
+def validate_responses_batch(df: pd.DataFrame, surveys: pd.DataFrame) -> pd.DataFrame:
+    """GX-validate responses of many extract dates (needs `_gx_row`, `_extract_date`, survey_id,
+    score) against the surveys' first declarations, in one validation."""
+    batch = df.assign(_as_of=_date_ordinal(df["_extract_date"])) if not df.empty else df
+    return run_checks(batch, response_batch_checks(surveys), "survey_responses_batch")
+
+
+def _batch_first_declarations(paths: Paths, df: pd.DataFrame, dates: Collection[str], key: str) -> pd.DataFrame:
+    """Each survey's first declaration as ingesting `dates` in order will leave it in raw: the
+    earliest of (a) raw partitions of other dates and (b) for the earliest date among `dates` that
+    has good rows of the survey, the row deduplication keeps there (no row of that date can fail
+    the scale check: nothing is declared before it)."""
+    cols = ["survey_id", *SCALE_FIELDS, "first_extract_date"]
+    raw = first_declarations(paths, None, inclusive=True, exclude=set(dates))
+    if df.empty:
+        return raw
+    order = (["updated_at"] if "updated_at" in df.columns else []) + ["_file_idx", "_row_number"]
+    earliest = df[df["_extract_date"] == df.groupby(key)["_extract_date"].transform("min")]
+    # the winner of a duplicate key: greatest updated_at (nulls last), then the last file and row
+    ranked = earliest.sort_values(order, ascending=False, na_position="last", kind="stable")
+    new = ranked.drop_duplicates(key, keep="first").rename(columns={"_extract_date": "first_extract_date"})[cols]
+    both = pd.concat([raw[cols], new], ignore_index=True) if not raw.empty else new
+    both = both.sort_values(["survey_id", "first_extract_date"], kind="stable")
+    return both.drop_duplicates("survey_id", keep="first").reset_index(drop=True)
+
+
+def validate_surveys_batch(df: pd.DataFrame, first: pd.DataFrame) -> pd.DataFrame:
+    """GX-validate survey rows of many extract dates (`_extract_date`) against the first
+    declarations `first`: a row is compared when its survey was declared before its extract."""
+    if df.empty:
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+    firsts = first.rename(columns={f: f"first_{f}" for f in SCALE_FIELDS})
+    keep = ["survey_id", *[f"first_{f}" for f in SCALE_FIELDS], "first_extract_date"]
+    merged = df.merge(firsts[keep] if not first.empty else pd.DataFrame(columns=keep), on="survey_id", how="left")
+    merged["_declared_before"] = (merged["first_extract_date"].notna()) & (
+        merged["first_extract_date"].astype(object).fillna("") < merged["_extract_date"].astype(str)
+    )
+    merged = merged.drop(columns=["first_extract_date"])
+    for f in SCALE_FIELDS:  # compare like with like: plain objects, NaN for missing
+        merged[f] = merged[f].astype(object).where(merged[f].notna(), None)
+        merged[f"first_{f}"] = merged[f"first_{f}"].astype(object).where(merged[f"first_{f}"].notna(), None)
+    dates = dict(zip(first["survey_id"], first["first_extract_date"], strict=True)) if not first.empty else {}
+    return run_checks(merged, survey_checks(dates), "surveys_scale_batch")
+
+
+def _to_batch_failures(df: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
+    ids = df[[ROW_ID, "_extract_date", "_file_idx", "_row_number"]]
+    merged = failures.merge(ids, on=ROW_ID, how="left")
+    return merged[["_extract_date", "_file_idx", "_row_number", "expectation", "reason"]]
+
+
+def responses_batch_validator(paths: Paths) -> Callable[[pd.DataFrame, list[str]], pd.DataFrame]:
+    """Ingest batch validator for survey/responses of many extract dates (run after the surveys of
+    those dates are in raw, as the asset dependency orders it)."""
+
+    def validate(df: pd.DataFrame, dates: list[str]) -> pd.DataFrame:
+        batch = _with_row_ids(df)
+        surveys = first_declarations(paths, None, inclusive=True)
+        return _to_batch_failures(batch, validate_responses_batch(batch, surveys))
+
+    return validate
+
+
+def surveys_batch_validator(paths: Paths) -> Callable[[pd.DataFrame, list[str]], pd.DataFrame]:
+    """Ingest batch validator for survey/surveys of many extract dates."""
+
+    def validate(df: pd.DataFrame, dates: list[str]) -> pd.DataFrame:
+        batch = _with_row_ids(df)
+        first = _batch_first_declarations(paths, batch, dates, "survey_id")
+        return _to_batch_failures(batch, validate_surveys_batch(batch, first))
+
+    return validate
+
+
+def batch_validator_for(ent: Entity, paths: Paths) -> Callable[[pd.DataFrame, list[str]], pd.DataFrame] | None:
+    """The GX batch validator an entity's ingestion runs over all its extract dates, if any."""
+    if (ent.source, ent.name) == ("survey", "responses"):
+        return responses_batch_validator(paths)
+    if (ent.source, ent.name) == ("survey", "surveys"):
+        return surveys_batch_validator(paths)
+    return None

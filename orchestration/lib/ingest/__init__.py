@@ -1,6 +1,7 @@
 """Ingestion helpers: landing files -> validated raw Parquet + audit Parquet (no Dagster here).
 
-Entry point: `ingest_partition(paths, entity, extract_date, validator=None)`; discovery with
+Entry points: `ingest_partition(paths, entity, extract_date, validator=None)` and, for many extract
+dates with one batch validation, `ingest_partitions`; discovery with
 `discover_extract_dates` / `partition_files`; layout in `write`.
 """
 
@@ -10,6 +11,7 @@ from orchestration.lib.ingest.partition import (
     PartitionResult,
     Validator,
     ingest_partition,
+    ingest_partitions,
 )
 from orchestration.lib.ingest.write import (
     ensure_schemas,
@@ -27,6 +29,7 @@ __all__ = [
     "entity_extract_dates",
     "discover_extract_dates",
     "ingest_partition",
+    "ingest_partitions",
     "load_log_file",
     "partition_files",
     "quarantine_file",

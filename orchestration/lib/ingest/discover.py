@@ -60,6 +60,18 @@ def entity_extract_dates(landing: Path, ent: Entity) -> list[str]:
     )
 
 
+def newest_extract_date(landing: Path, ent: Entity) -> str | None:
+    """The newest extract date with at least one landing file of `ent` (None: none), looking at
+    the newest folders first rather than listing every folder's files."""
+    folder = Path(landing) / ent.source / ent.name
+    if not folder.is_dir():
+        return None
+    for d in sorted((d.name for d in folder.iterdir() if d.is_dir() and is_extract_date(d.name)), reverse=True):
+        if partition_files(landing, ent.source, ent.name, d):
+            return d
+    return None
+
+
 def discover_extract_dates(landing: Path, entities: tuple[Entity, ...] = ENTITIES) -> list[str]:
     """Every extract date present for any contract entity, sorted ascending.
 

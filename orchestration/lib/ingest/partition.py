@@ -1,12 +1,18 @@
 """Ingest one (entity, extract date): landing files -> raw Parquet + load log + quarantine.
 
-The steps, all in one in-memory DuckDB session:
+The steps, all in one in-memory DuckDB session (a caller ingesting many partitions passes one
+session per thread and reuses it: `sql.Sessions`):
 1. read every file of the partition as text (`read.py`); a file missing a contract column, or
    one that cannot be read at all, is rejected whole -- the other files still load;
 2. type and check every row in one SQL pass (`validate.py`);
 3. optionally run an extra row validator on the good rows (great-expectations for surveys);
 4. resolve duplicate keys within the extract;
 5. write good rows to raw, bad rows to quarantine, one load-log row per file (`write.py`).
+
+`ingest_partitions` does the same for many extract dates of one entity with ONE call of a batch
+validator over the good rows of all of them (steps 1-2 for every date, 3 once, then 4-5 per date):
+great-expectations costs about a second per validation whatever the batch size, so validating
+365 small survey batches one by one cost minutes.
 
 Nothing is lost: for every loaded file rows_in = rows_loaded + rows_quarantined, and a rejected
 file keeps its rows_in and its error. Nothing depends on the clock, so a re-run writes the same
@@ -15,6 +21,7 @@ bytes.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +33,7 @@ from orchestration.lib.contract import Entity
 from orchestration.lib.ingest import write
 from orchestration.lib.ingest.discover import partition_files
 from orchestration.lib.ingest.read import FileRead, read_file
-from orchestration.lib.ingest.sql import LINE, ROW, connect, ident, lit
+from orchestration.lib.ingest.sql import LINE, ROW, connect, ident, lit, reset
 from orchestration.lib.ingest.validate import (
     checked_sql,
     dedupe_losers_sql,
@@ -41,6 +48,14 @@ from orchestration.lib.paths import Paths
 #: `_file_idx, _row_number, expectation, reason` (several rows per record allowed).
 Validator = Callable[[pd.DataFrame], pd.DataFrame]
 FAILURE_COLUMNS = ["_file_idx", "_row_number", "expectation", "reason"]
+#: A batch validator gets the good rows of several partitions, each with `_extract_date`
+#: ('YYYY-MM-DD') besides the columns above, and every extract date being ingested (also those
+#: without good rows), and returns failures with `_extract_date` too.
+BatchValidator = Callable[[pd.DataFrame, list[str]], pd.DataFrame]
+BATCH_FAILURE_COLUMNS = ["_extract_date", *FAILURE_COLUMNS]
+#: at most this many extract dates are held in one session for one batch validation (memory bound
+#: on multi-year backfills; validation in date-ordered chunks gives the same result)
+MAX_BATCH_DATES = 366
 
 LOADED, REJECTED = "loaded", "rejected"
 
@@ -67,6 +82,10 @@ class PartitionResult:
     files: list[FileResult] = field(default_factory=list)
     expectation_failures: dict[str, int] = field(default_factory=dict)  # validator name -> rows
     raw_file: Path | None = None
+    validated: bool = False  # the good rows went through the row validator
+    # rows the validator flagged that were loaded anyway, by expectation (must stay empty: the
+    # blocking survey check reads it instead of validating raw a second time)
+    loaded_failing_validation: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_in(self) -> int:
@@ -99,42 +118,114 @@ def ingest_partition(
     extract_date: str,
     validator: Validator | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    schemas: bool = True,
 ) -> PartitionResult:
     """Ingest the landing files of (ent, extract_date) and write raw + audit files.
 
     A partition with no files for the entity writes nothing and removes what an earlier run may
     have written for it (so re-running after a landing file was withdrawn is still idempotent).
+    `con`: a session to use (left with no tables afterwards); `schemas=False` when the caller
+    already wrote the entity's `_schema` files for this run (`write.ensure_schemas`).
     """
-    result = PartitionResult(ent.source, ent.name, extract_date)
-    files = partition_files(paths.landing, ent.source, ent.name, extract_date)
+    batch = None
+    if validator is not None:
+
+        def batch(df: pd.DataFrame, dates: list[str]) -> pd.DataFrame:
+            out = validator(df.drop(columns=["_extract_date"]))
+            if out is None:
+                return pd.DataFrame(columns=BATCH_FAILURE_COLUMNS)
+            return out.assign(_extract_date=extract_date)
+
+    return ingest_partitions(paths, ent, [extract_date], batch, con=con, schemas=schemas)[0]
+
+
+def ingest_partitions(
+    paths: Paths,
+    ent: Entity,
+    extract_dates: list[str],
+    validator: BatchValidator | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    schemas: bool = True,
+    on_result: Callable[[PartitionResult], None] | None = None,
+) -> list[PartitionResult]:
+    """Ingest several extract dates of one entity in one session, in the given order.
+
+    Without a validator each partition is finished before the next is read. With one, the dates
+    are read and checked in chunks of up to MAX_BATCH_DATES, the validator runs once per chunk over
+    the good rows of all its dates, then each partition is finished (deduplicated and written) in
+    order. `on_result` is called as each partition is written.
+    """
     own = con is None
     con = con or connect()
+    results: list[PartitionResult] = []
     try:
-        write.ensure_schemas(con, paths, (ent,))
-        if not files:
-            write.remove_raw_partition(paths, ent, extract_date)
-            write.remove_file(write.load_log_file(paths, ent, extract_date))
-            write.remove_file(write.quarantine_file(paths, ent, extract_date))
-            return result
-        _ingest(con, paths, ent, extract_date, files, validator, result)
+        if schemas:
+            write.ensure_schemas(con, paths, (ent,))
+        step = MAX_BATCH_DATES if validator is not None else 1
+        for start in range(0, len(extract_dates), step):
+            chunk = extract_dates[start : start + step]
+            staged: list[_Staged] = []
+            try:
+                for k, d in enumerate(chunk):
+                    result = PartitionResult(ent.source, ent.name, d)
+                    files = partition_files(paths.landing, ent.source, ent.name, d)
+                    if not files:
+                        _remove_partition(paths, ent, d)
+                        results.append(result)
+                        if on_result:
+                            on_result(result)
+                        continue
+                    staged.append(_stage(con, paths, ent, d, files, f"chw{k}_", result))
+                    if validator is None:
+                        _finish(con, paths, ent, staged.pop(), None)
+                        results.append(result)
+                        if on_result:
+                            on_result(result)
+                failures = _validate(con, validator, staged, chunk) if validator is not None else None
+                for st in staged:
+                    _finish(con, paths, ent, st, failures)
+                    results.append(st.result)
+                    if on_result:
+                        on_result(st.result)
+            except BaseException:
+                if not own:
+                    with contextlib.suppress(duckdb.Error):
+                        reset(con)  # leave the caller's session clean for its next partition
+                raise
     finally:
         if own:
             con.close()
-    return result
+    order = {d: i for i, d in enumerate(extract_dates)}
+    results.sort(key=lambda r: order[r.extract_date])
+    return results
 
 
-def _ingest(
-    con: duckdb.DuckDBPyConnection,
-    paths: Paths,
-    ent: Entity,
-    d: str,
-    files: list[Path],
-    validator: Validator | None,
-    result: PartitionResult,
-) -> None:
-    reads = [read_file(con, p, paths.landing, f"chw_f{i}") for i, p in enumerate(files)]
-    con.execute("CREATE OR REPLACE TEMP TABLE chw_files (_file_idx INTEGER, rel VARCHAR)")
-    con.executemany("INSERT INTO chw_files VALUES (?, ?)", [[i, fr.rel] for i, fr in enumerate(reads)])
+def _remove_partition(paths: Paths, ent: Entity, d: str) -> None:
+    write.remove_raw_partition(paths, ent, d)
+    write.remove_file(write.load_log_file(paths, ent, d))
+    write.remove_file(write.quarantine_file(paths, ent, d))
+
+
+@dataclass
+class _Staged:
+    """A partition read and checked (its tables, prefixed `p`, live in the session)."""
+
+    d: str
+    p: str
+    reads: list[FileRead]
+    accepted: list[_Accepted]
+    rejected: dict[int, str]
+    extras: list[str]
+    result: PartitionResult
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, paths: Paths, ent: Entity, d: str, files: list[Path], p: str, result: PartitionResult
+) -> _Staged:
+    """Steps 1-2: read the files, reject the unusable ones, type and check every row."""
+    reads = [read_file(con, path, paths.landing, f"{p}f{i}") for i, path in enumerate(files)]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {p}files (_file_idx INTEGER, rel VARCHAR)")
+    con.executemany(f"INSERT INTO {p}files VALUES (?, ?)", [[i, fr.rel] for i, fr in enumerate(reads)])
 
     accepted: list[_Accepted] = []
     rejected: dict[int, str] = {}
@@ -149,34 +240,96 @@ def _ingest(
         accepted.append(_Accepted(i, fr, mapping, extra_names(ent, fr.columns, mapping)))
 
     extras = list(dict.fromkeys(n for a in accepted for n in a.extras.values()))
-    counts: dict[int, tuple[int, int]] = {}
     if accepted:
-        _check(con, ent, accepted, extras)
-        if validator is not None:
-            _apply_validator(con, validator, result)
-        _dedupe(con, ent, d)
+        _check(con, ent, accepted, extras, p)
+    return _Staged(d, p, reads, accepted, rejected, extras, result)
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, validator: BatchValidator, staged: list[_Staged], dates: list[str]
+) -> pd.DataFrame | None:
+    """Step 3 for every staged partition at once: one validator call over all their good rows."""
+    parts = [
+        f"SELECT {lit(st.d)} AS _extract_date, * EXCLUDE (_reason) FROM {st.p}checked WHERE _reason = ''"
+        for st in staged
+        if st.accepted
+    ]
+    if not parts:
+        return None
+    good = con.execute(" UNION ALL BY NAME ".join(parts)).df()
+    for st in staged:
+        st.result.validated = bool(st.accepted)
+    if good.empty:
+        return None
+    failures = validator(good, dates)
+    if failures is None or failures.empty:
+        return None
+    failures = failures[BATCH_FAILURE_COLUMNS].copy()
+    failures["_ord"] = range(len(failures))
+    return failures
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection, paths: Paths, ent: Entity, st: _Staged, failures: pd.DataFrame | None
+) -> None:
+    """Steps 3 (apply the validator's failures) to 5 for one staged partition, then drop its tables."""
+    p, d, result = st.p, st.d, st.result
+    counts: dict[int, tuple[int, int]] = {}
+    if st.accepted:
+        applied = False
+        if failures is not None:
+            mine = failures[failures["_extract_date"] == d]
+            if not mine.empty:
+                _apply_failures(con, mine, result, p)
+                applied = True
+        _dedupe(con, ent, d, p)
+        if applied:
+            result.loaded_failing_validation = {
+                str(name): int(n)
+                for name, n in con.execute(
+                    f"""
+                    SELECT f.expectation, count(DISTINCT (f._file_idx, f._row_number))
+                    FROM {p}failures_exp f JOIN {p}checked c USING (_file_idx, _row_number)
+                    WHERE c._reason = '' GROUP BY 1 ORDER BY 1
+                    """
+                ).fetchall()
+            }
         counts = {
             r[0]: (r[1], r[2])
             for r in con.execute(
                 "SELECT _file_idx, count_if(_reason = '')::BIGINT, count_if(_reason <> '')::BIGINT "
-                "FROM chw_checked GROUP BY _file_idx"
+                f"FROM {p}checked GROUP BY _file_idx"
             ).fetchall()
         }
 
-    for i, fr in enumerate(reads):
-        if i in rejected:
-            result.files.append(FileResult(fr.rel, fr.rows_in, 0, 0, REJECTED, rejected[i]))
+    for i, fr in enumerate(st.reads):
+        if i in st.rejected:
+            result.files.append(FileResult(fr.rel, fr.rows_in, 0, 0, REJECTED, st.rejected[i]))
         else:
             loaded, bad_rows = counts.get(i, (0, 0))
             res = FileResult(fr.rel, fr.rows_in, loaded, bad_rows + fr.rows_bad, LOADED)
             assert res.rows_in == res.rows_loaded + res.rows_quarantined, res
             result.files.append(res)
 
-    _write_raw(con, paths, ent, d, extras, result)
-    _write_audit(con, paths, ent, d, accepted, result)
+    _write_raw(con, paths, ent, d, st.extras, result, p)
+    _write_audit(con, paths, ent, d, st.accepted, result, p)
+    _drop_prefixed(con, p)
 
 
-def _check(con: duckdb.DuckDBPyConnection, ent: Entity, accepted: list[_Accepted], extras: list[str]) -> None:
+def _drop_prefixed(con: duckdb.DuckDBPyConnection, p: str) -> None:
+    """Drop a finished partition's tables and views (others staged in the session stay)."""
+    for kind, sql in (
+        ("VIEW", "SELECT view_name FROM duckdb_views() WHERE NOT internal"),
+        ("TABLE", "SELECT table_name FROM duckdb_tables()"),
+    ):
+        for (name,) in con.execute(sql).fetchall():
+            if name.startswith(p):
+                con.execute(f"DROP {kind} IF EXISTS {ident(name)}")
+
+
+def _check(
+    con: duckdb.DuckDBPyConnection, ent: Entity, accepted: list[_Accepted], extras: list[str], p: str
+) -> None:
     """Union the accepted files by (contract) name and type/check every row into chw_checked."""
     parts = []
     for a in accepted:
@@ -184,60 +337,66 @@ def _check(con: duckdb.DuckDBPyConnection, ent: Entity, accepted: list[_Accepted
         cols += [f"{ident(a.mapping[c])} AS {ident(c)}" for c in ent.column_names]
         cols += [f"{ident(src)} AS {ident(dst)}" for src, dst in a.extras.items()]
         parts.append(f"SELECT {', '.join(cols)} FROM {ident(a.fr.table)}")
-    con.execute("CREATE OR REPLACE TEMP VIEW chw_all AS " + " UNION ALL BY NAME ".join(parts))
-    con.execute("CREATE OR REPLACE TEMP TABLE chw_checked AS " + checked_sql(ent, "chw_all", extras))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {p}all AS " + " UNION ALL BY NAME ".join(parts))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {p}checked AS " + checked_sql(ent, f"{p}all", extras))
 
 
-def _apply_validator(con: duckdb.DuckDBPyConnection, validator: Validator, result: PartitionResult) -> None:
-    """Run an extra validator (GX) on the good rows; failing rows get its reasons."""
-    good = con.execute("SELECT * EXCLUDE (_reason) FROM chw_checked WHERE _reason = ''").df()
-    if good.empty:
-        return
-    failures = validator(good)
-    if failures is None or failures.empty:
-        return
-    failures = failures[FAILURE_COLUMNS].copy()
-    failures["_ord"] = range(len(failures))
-    con.register("chw_failures_df", failures)
+def _apply_failures(con: duckdb.DuckDBPyConnection, failures: pd.DataFrame, result: PartitionResult, p: str) -> None:
+    """Failing rows of the validator (GX) get its reasons, in the validator's order."""
+    failures = failures[[*FAILURE_COLUMNS, "_ord"]]
+    con.register(f"{p}failures_df", failures)
     con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {p}failures_exp AS
+        SELECT _file_idx::INTEGER AS _file_idx, _row_number::BIGINT AS _row_number, expectation::VARCHAR AS expectation
+        FROM {p}failures_df
         """
-        CREATE OR REPLACE TEMP TABLE chw_failures AS
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {p}failures AS
         SELECT _file_idx::INTEGER AS _file_idx, _row_number::BIGINT AS _row_number,
                string_agg(reason, '; ' ORDER BY _ord) AS reason
-        FROM chw_failures_df GROUP BY 1, 2
+        FROM {p}failures_df GROUP BY 1, 2
         """
     )
     for name, n in con.execute(
-        "SELECT expectation, count(DISTINCT (_file_idx, _row_number)) FROM chw_failures_df GROUP BY 1 ORDER BY 1"
+        f"SELECT expectation, count(DISTINCT (_file_idx, _row_number)) FROM {p}failures_df GROUP BY 1 ORDER BY 1"
     ).fetchall():
         result.expectation_failures[name] = int(n)
-    con.unregister("chw_failures_df")
+    con.unregister(f"{p}failures_df")
     con.execute(
-        """
-        UPDATE chw_checked SET _reason = f.reason FROM chw_failures f
-        WHERE chw_checked._file_idx = f._file_idx AND chw_checked._row_number = f._row_number
+        f"""
+        UPDATE {p}checked SET _reason = f.reason FROM {p}failures f
+        WHERE {p}checked._file_idx = f._file_idx AND {p}checked._row_number = f._row_number
         """
     )
 
 
-def _dedupe(con: duckdb.DuckDBPyConnection, ent: Entity, d: str) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE chw_dupkeys AS " + dup_keys_sql(ent, "chw_checked"))
-    if not con.execute("SELECT count(*) FROM chw_dupkeys").fetchone()[0]:
+def _dedupe(con: duckdb.DuckDBPyConnection, ent: Entity, d: str, p: str) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {p}dupkeys AS " + dup_keys_sql(ent, f"{p}checked"))
+    if not con.execute(f"SELECT count(*) FROM {p}dupkeys").fetchone()[0]:
         return
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE chw_losers AS "
-        + dedupe_losers_sql(ent, "chw_checked", "chw_dupkeys", "chw_files", d)
+        f"CREATE OR REPLACE TEMP TABLE {p}losers AS "
+        + dedupe_losers_sql(ent, f"{p}checked", f"{p}dupkeys", f"{p}files", d)
     )
     con.execute(
-        """
-        UPDATE chw_checked SET _reason = l.reason FROM chw_losers l
-        WHERE chw_checked._file_idx = l._file_idx AND chw_checked._row_number = l._row_number
+        f"""
+        UPDATE {p}checked SET _reason = l.reason FROM {p}losers l
+        WHERE {p}checked._file_idx = l._file_idx AND {p}checked._row_number = l._row_number
         """
     )
 
 
 def _write_raw(
-    con: duckdb.DuckDBPyConnection, paths: Paths, ent: Entity, d: str, extras: list[str], result: PartitionResult
+    con: duckdb.DuckDBPyConnection,
+    paths: Paths,
+    ent: Entity,
+    d: str,
+    extras: list[str],
+    result: PartitionResult,
+    p: str,
 ) -> None:
     """Good rows -> raw partition (contract columns typed, extras as text, lineage), in file and
     record order. No good rows -> no partition file (an extract that failed whole must not look
@@ -253,7 +412,7 @@ def _write_raw(
         "c._row_number::BIGINT AS _row_number",
     ]
     select = (
-        f"SELECT {', '.join(cols)} FROM chw_checked c JOIN chw_files f USING (_file_idx) "
+        f"SELECT {', '.join(cols)} FROM {p}checked c JOIN {p}files f USING (_file_idx) "
         "WHERE c._reason = '' ORDER BY c._file_idx, c._row_number"
     )
     write.copy_atomic(con, select, dest)
@@ -270,7 +429,13 @@ def _record_sql(a: _Accepted) -> str:
 
 
 def _write_audit(
-    con: duckdb.DuckDBPyConnection, paths: Paths, ent: Entity, d: str, accepted: list[_Accepted], result: PartitionResult
+    con: duckdb.DuckDBPyConnection,
+    paths: Paths,
+    ent: Entity,
+    d: str,
+    accepted: list[_Accepted],
+    result: PartitionResult,
+    p: str,
 ) -> None:
     head = f"{lit(ent.source)} AS source, {lit(ent.name)} AS entity, DATE {lit(d)} AS extract_date"
     # load log: one row per file, from the results (no timestamps: re-runs are byte-identical)
@@ -292,14 +457,14 @@ def _write_audit(
         )
         parts.append(
             f"SELECT q._file_idx, q._row_number, q._reason AS reason, {_record_sql(a)} AS record "
-            f"FROM chw_checked q JOIN {ident(a.fr.table)} f ON f.{ROW} = q._row_number "
+            f"FROM {p}checked q JOIN {ident(a.fr.table)} f ON f.{ROW} = q._row_number "
             f"WHERE q._file_idx = {a.idx} AND q._reason <> ''"
         )
     if parts:
         q_sql = (
             f"SELECT {head}, fl.rel AS file, u._row_number::BIGINT AS row_number, u.reason::VARCHAR AS reason, "
             f"u.record::VARCHAR AS record FROM ({' UNION ALL '.join(parts)}) u "
-            "JOIN chw_files fl USING (_file_idx) ORDER BY u._file_idx, u._row_number"
+            f"JOIN {p}files fl USING (_file_idx) ORDER BY u._file_idx, u._row_number"
         )
     else:
         q_sql = write.empty_select(write.QUARANTINE_COLUMNS)
