@@ -16,8 +16,8 @@ Every step runs in a child process measured for wall time, CPU time (user + sys)
 DuckDB spill (bench/measure.py). Results accumulate in <workdir>/<preset>/results.json, so a
 later invocation with --steps can add to them; a final table and the ratios are printed.
 --repo runs the project code from a frozen copy (e.g. `git archive HEAD | tar -x -C DIR`):
-other people's edits and `dbt parse` runs in the working checkout then cannot change the code
-or the shared dbt_project/target under a running benchmark. Not part of `make test`.
+other people's edits in the working checkout then cannot change the code under a running
+benchmark (dbt's target folder is per data dir anyway). Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -129,9 +129,7 @@ def step_dbt(args, wd: Path, res: Results) -> None:
     dbt_dir.mkdir(parents=True)
     env = pipeline_env(wd / "landing", data)
     env["CHW_WAREHOUSE"] = str(dbt_dir / "warehouse.duckdb")  # fresh file; raw/audit/models from the pipeline
-    # own target and log paths: other people run dbt in the same project at the same time
-    env["DBT_TARGET_PATH"] = str(dbt_dir / "target")
-    env["DBT_LOG_PATH"] = str(dbt_dir / "logs")
+    # dbt's target and logs go to <pipeline data>/dbt_target and dbt_logs (orchestration.lib.paths)
     log("dbt: python -m orchestration.cli dbt build (fresh warehouse, the pipeline's raw Parquet)")
     m = run_measured(
         "dbt_build", [PY, "-m", "orchestration.cli", "dbt", "build"],
