@@ -120,9 +120,20 @@ def response_checks(surveys: pd.DataFrame, as_of: str) -> list[_Check]:
             lambda row: f"survey_id {row['survey_id']!r} is not a known survey as of extract {as_of}",
         )
     ]
+    return checks + _score_checks(surveys, lambda sid: Column("survey_id") == sid)
+
+
+def _score_checks(surveys: pd.DataFrame, rows_of: Callable[[str], Any]) -> list[_Check]:
+    """Per survey: scores within its declared scale, and integers for NPS. `rows_of(survey_id)`
+    is the row condition selecting that survey's responses (the per-date and the batch suites
+    differ only there)."""
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    checks = []
     for s in surveys.sort_values("survey_id").itertuples(index=False):
         sid, lo, hi = str(s.survey_id), int(s.scale_min), int(s.scale_max)
-        this = Column("survey_id") == sid
+        this = rows_of(sid)
         checks.append(
             _Check(
                 gxe.ExpectColumnValuesToBeBetween(column="score", min_value=lo, max_value=hi, row_condition=this),
@@ -340,26 +351,8 @@ def response_batch_checks(surveys: pd.DataFrame) -> list[_Check]:
                 ),
             )
         )
-    for s in surveys.sort_values("survey_id").itertuples(index=False):
-        sid, lo, hi = str(s.survey_id), int(s.scale_min), int(s.scale_max)
-        this = (Column("survey_id") == sid) & (Column("_as_of") >= firsts[sid])
-        checks.append(
-            _Check(
-                gxe.ExpectColumnValuesToBeBetween(column="score", min_value=lo, max_value=hi, row_condition=this),
-                lambda row, sid=sid, lo=lo, hi=hi: f"score {_num(row['score'])} outside {lo}-{hi} of survey {sid}",
-            )
-        )
-        if str(s.metric) == "nps":
-            in_range = this & (Column("score") >= lo) & (Column("score") <= hi)
-            checks.append(
-                _Check(
-                    gxe.ExpectColumnValuesToBeInSet(
-                        column="score", value_set=[float(v) for v in range(lo, hi + 1)], row_condition=in_range
-                    ),
-                    lambda row, sid=sid: f"score {_num(row['score'])} is not an integer of NPS survey {sid}",
-                )
-            )
-    return checks
+    # a survey's scale applies from its first extract date on
+    return checks + _score_checks(surveys, lambda sid: (Column("survey_id") == sid) & (Column("_as_of") >= firsts[sid]))
 
 
 def validate_responses_batch(df: pd.DataFrame, surveys: pd.DataFrame) -> pd.DataFrame:
