@@ -55,3 +55,18 @@ def test_schedule_and_sensors(defs):
     assert defs.get_schedule_def("daily_transform_schedule")
     for name in ("new_extracts_sensor", "transform_after_ingest", "run_failure_pager"):
         assert defs.get_sensor_def(name)
+
+
+def test_manifest_is_parsed_again_only_when_the_project_changes(defs, capsys, monkeypatch):
+    """prepare_dbt skips `dbt parse` for an unchanged project (daily runs), never for a changed one."""
+    paths = current()
+    manifest = paths.dbt_target / "manifest.json"
+    written = manifest.stat().st_mtime_ns
+    prepare_dbt(paths)
+    assert "parse skipped" in capsys.readouterr().out
+    assert manifest.stat().st_mtime_ns == written
+
+    monkeypatch.setenv("CHW_PARSE_TEST", "changed")  # a variable dbt could read changes the digest
+    prepare_dbt(paths)
+    assert "parse skipped" not in capsys.readouterr().out
+    assert manifest.stat().st_mtime_ns != written

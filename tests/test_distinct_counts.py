@@ -11,40 +11,16 @@ compares every row with a plain Python count. The SQL is compiled by dbt itself
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from collections import defaultdict
 from datetime import date, timedelta
-from pathlib import Path
 
-import duckdb
+from tests.dbt_inline import compile_inline, warehouse_with_calendar
 
-ROOT = Path(__file__).resolve().parents[1]
-DBT_DIR = ROOT / "dbt_project"
-DBT = Path(sys.executable).parent / "dbt"
 SEGMENTS = ["tier", "region"]
 GRAINS = ["day", "week", "month", "quarter", "rolling"]
 WINDOWS = [3, 7, 30]
 CAL_START, CAL_DAYS = date(2026, 1, 1), 150
-
-
-def compile_macro(tmp: Path) -> str:
-    env = os.environ.copy()
-    env.update(
-        CHW_WAREHOUSE=str(tmp / "warehouse.duckdb"), CHW_DATA_DIR=str(tmp), CHW_RAW_DIR=str(tmp / "raw"),
-        CHW_AUDIT_DIR=str(tmp / "audit"), CHW_MODELS_DIR=str(tmp / "models"),
-        DBT_TARGET_PATH=str(tmp / "target"), DBT_LOG_PATH=str(tmp / "logs"),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="False",
-    )
-    inline = f"{{{{ metric_distinct_counts('main.obs', {SEGMENTS}, grains={GRAINS}, windows={WINDOWS}) }}}}"
-    proc = subprocess.run(
-        [DBT, "compile", "--inline", inline, "--quiet", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
 
 
 def random_observations(seed: int) -> list[tuple]:
@@ -61,6 +37,8 @@ def random_observations(seed: int) -> list[tuple]:
                 region = rng.choice(["eu", "us", None])
             metric = "m1" if k % 5 else "m2"
             rows.append((metric, day, f"k{k}", tier, region))
+            if rng.random() < 0.2:  # the same observation twice (counted once)
+                rows.append((metric, day, f"k{k}", tier, region))
             if rng.random() < 0.2:  # the same key twice on a day, once in another tier
                 rows.append((metric, day, f"k{k}", rng.choice(["smb", "mid"]), region))
             day += timedelta(days=rng.choice([1, 1, 2, 3, 4, 7, 8, 29, 30, 31, 45]))
@@ -98,13 +76,9 @@ def brute_force(rows: list[tuple]) -> dict[tuple, int]:
 
 
 def test_distinct_counts_match_brute_force(tmp_path):
-    sql = compile_macro(tmp_path)
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    con.execute("create schema intermediate")
-    con.execute(
-        f"create table intermediate.int_calendar__days as select cast(range as date) as date_day "
-        f"from range(date '{CAL_START}', date '{CAL_START + timedelta(days=CAL_DAYS)}', interval 1 day)"
-    )
+    inline = f"{{{{ metric_distinct_counts('main.obs', {SEGMENTS}, grains={GRAINS}, windows={WINDOWS}) }}}}"
+    sql = compile_inline(tmp_path, inline)
+    con = warehouse_with_calendar(tmp_path, CAL_START, CAL_DAYS)
     con.execute("create table obs (metric varchar, obs_date date, obs_key varchar, tier varchar, region varchar)")
     for seed in (1, 2, 3):
         rows = random_observations(seed)

@@ -39,20 +39,8 @@ select * from (
 
 with
 
-md_distinct as (
-
-    select distinct
-        metric,
-        obs_date,
-        cast(obs_key as {{ string }}) as obs_key
-        {%- for segment in segment_types %},
-        cast({{ segment }} as {{ string }}) as {{ segment }}
-        {%- endfor %}
-    from {{ observations }}
-    where obs_key is not null
-
-),
-
+-- segment combinations ("tuples") and keys are numbered first, so the one pass that keeps a
+-- row per key, day and tuple (md_obs) groups integers, not the key and segment strings
 md_tuples as (
 
     select
@@ -61,8 +49,14 @@ md_tuples as (
         {{ segment }}
         {%- endfor %}
     from (
-        select distinct {{ (segment_types or ["'all' as no_segment"]) | join(', ') }}
-        from md_distinct
+        select distinct
+            {%- for segment in segment_types %}
+            cast({{ segment }} as {{ string }}) as {{ segment }}{{ ',' if not loop.last }}
+            {%- else %}
+            'all' as no_segment
+            {%- endfor %}
+        from {{ observations }}
+        where obs_key is not null
     ) as combinations
 
 ),
@@ -73,26 +67,32 @@ md_keys as (
         row_number() over (order by metric, obs_key) as key_id,
         metric,
         obs_key
-    from (select distinct metric, obs_key from md_distinct) as keys
+    from (
+        select distinct metric, cast(obs_key as {{ string }}) as obs_key
+        from {{ observations }}
+        where obs_key is not null
+    ) as keys
 
 ),
 
--- one row per key, day and tuple, all integers but the metric
+-- a row per observation, all integers but the metric. Not made distinct: a key seen twice on
+-- a day in one tuple changes no min/max, no count(distinct) and no run below, and a distinct
+-- over every key-day was what ran out of memory at preset M
 md_obs as (
 
     select
-        md_distinct.metric,
-        md_distinct.obs_date,
+        observed.metric,
+        observed.obs_date,
         md_keys.key_id,
         md_tuples.tuple_id
-    from md_distinct
+    from {{ observations }} as observed
     inner join md_keys
-        on md_distinct.metric = md_keys.metric
-        and md_distinct.obs_key = md_keys.obs_key
+        on observed.metric = md_keys.metric
+        and cast(observed.obs_key as {{ string }}) = md_keys.obs_key
     inner join md_tuples
         on true
         {%- for segment in segment_types %}
-        and md_distinct.{{ segment }} is not distinct from md_tuples.{{ segment }}
+        and cast(observed.{{ segment }} as {{ string }}) is not distinct from md_tuples.{{ segment }}
         {%- endfor %}
 
 ),
@@ -115,37 +115,33 @@ md_tuple_segments as (
 
 {%- if period_grains %}
 
-md_key_periods as (
+-- per key and period: its smallest and largest tuple. Plain min/max per grain (no distinct
+-- over key-days): equal means the key kept one tuple through the period (the usual case)
+md_key_period_tuples as (
 
-    select distinct metric, grain, period_start, key_id, tuple_id
+    {%- for grain in period_grains %}
+    {%- if not loop.first %}
+
+    union all
+    {%- endif %}
+
+    select
+        metric,
+        '{{ grain }}' as grain,
+        period_start,
+        key_id,
+        min(tuple_id) as tuple_id,
+        max(tuple_id) as last_tuple_id
     from (
-        {%- for grain in period_grains %}
-        {%- if not loop.first %}
-        union all
-        {%- endif %}
         select
             metric,
-            '{{ grain }}' as grain,
             {% if grain == 'day' %}obs_date{% else %}{{ metric_trunc(grain, 'obs_date') }}{% endif %} as period_start,
             key_id,
             tuple_id
         from md_obs
-        {%- endfor %}
-    ) as by_grain
-
-),
-
-md_key_period_tuples as (
-
-    select
-        metric,
-        grain,
-        period_start,
-        key_id,
-        min(tuple_id) as tuple_id,
-        count(*) as n_tuples
-    from md_key_periods
-    group by metric, grain, period_start, key_id
+    ) as in_{{ grain }}
+    group by metric, period_start, key_id
+    {%- endfor %}
 
 ),
 
@@ -162,7 +158,7 @@ md_single_tuple_counts as (
     from (
         select metric, grain, period_start, tuple_id, count(*) as n_keys
         from md_key_period_tuples
-        where n_tuples = 1
+        where tuple_id = last_tuple_id
         group by metric, grain, period_start, tuple_id
     ) as counts
     inner join md_tuple_segments
@@ -171,26 +167,47 @@ md_single_tuple_counts as (
 
 ),
 
--- keys whose segments changed within the period: each counted once per segment value
+-- keys whose segments changed within the period (few): their tuples in it, each key counted
+-- once per segment value
+md_multi_tuple_keys as (
+
+    select metric, grain, period_start, key_id
+    from md_key_period_tuples
+    where tuple_id <> last_tuple_id
+
+),
+
 md_multi_tuple_counts as (
 
     select
-        md_key_periods.metric,
-        md_key_periods.grain,
-        md_key_periods.period_start,
+        multi.metric,
+        multi.grain,
+        multi.period_start,
         md_tuple_segments.segment_type,
         md_tuple_segments.segment_value,
-        count(distinct md_key_periods.key_id) as n_obs
-    from md_key_periods
-    inner join md_key_period_tuples
-        on md_key_periods.metric = md_key_period_tuples.metric
-        and md_key_periods.grain = md_key_period_tuples.grain
-        and md_key_periods.period_start = md_key_period_tuples.period_start
-        and md_key_periods.key_id = md_key_period_tuples.key_id
+        count(distinct multi.key_id) as n_obs
+    from (
+        {%- for grain in period_grains %}
+        {%- if not loop.first %}
+        union all
+        {%- endif %}
+        select
+            md_multi_tuple_keys.metric,
+            md_multi_tuple_keys.grain,
+            md_multi_tuple_keys.period_start,
+            md_multi_tuple_keys.key_id,
+            md_obs.tuple_id
+        from md_obs
+        inner join md_multi_tuple_keys
+            on md_multi_tuple_keys.grain = '{{ grain }}'
+            and md_obs.metric = md_multi_tuple_keys.metric
+            and md_obs.key_id = md_multi_tuple_keys.key_id
+            and {% if grain == 'day' %}md_obs.obs_date{% else %}{{ metric_trunc(grain, 'md_obs.obs_date') }}{% endif %} = md_multi_tuple_keys.period_start
+        {%- endfor %}
+    ) as multi
     inner join md_tuple_segments
-        on md_key_periods.tuple_id = md_tuple_segments.tuple_id
-    where md_key_period_tuples.n_tuples > 1
-    group by md_key_periods.metric, md_key_periods.grain, md_key_periods.period_start, md_tuple_segments.segment_type, md_tuple_segments.segment_value
+        on multi.tuple_id = md_tuple_segments.tuple_id
+    group by multi.metric, multi.grain, multi.period_start, md_tuple_segments.segment_type, md_tuple_segments.segment_value
 
 ),
 
@@ -259,7 +276,8 @@ md_runs as (
             *,
             case
                 when gap_after is null or gap_after > {{ n }} then obs_date
-                else lead(obs_date) over (partition by metric, key_id, tuple_id order by obs_date)
+                -- a repeated key-day: its run-start copy (gap_after 0) sorts before its run-end copy
+                else lead(obs_date) over (partition by metric, key_id, tuple_id order by obs_date, gap_after nulls last)
             end as run_last_day
         from md_gaps
         where gap_before is null or gap_before > {{ n }}

@@ -35,7 +35,9 @@
     and day; every grain then reads those daily rows, and rolling windows join daily rows to the
     window ends with one date-range join. count_distinct is counted by metric_distinct_counts()
     (keys numbered, segments attached per run of days, never copied into windows). median reads
-    the observations themselves (it is not additive) through the same date-range join.
+    the observations themselves (it is not additive): grouped per period, and over rolling
+    windows as a window function whose range frame ends on a probe row per calendar day (copying
+    every observation into each of its window ends ran the service model out of memory at M).
 -#}
 {% macro metric_values(observations, aggregation, segment_types=[], grains=none, windows=none, ci=none, scale=100) %}
     {%- set cfg = var('chw') -%}
@@ -67,6 +69,11 @@
     {%- set keys = ['metric', 'segment_type', 'segment_value'] -%}
     {%- set has_periods = (grains | reject('equalto', 'rolling') | list | length > 0)
                           or ('rolling' in grains and windows | length > 0) -%}
+    {%- set period_grains = grains | reject('equalto', 'rolling') | list -%}
+    {%- set rolling = 'rolling' in grains and windows | length > 0 -%}
+    {#- medians are not additive: their rolling windows are window functions over the observations -#}
+    {%- set rolling_median = rolling and aggregation == 'median' -%}
+    {%- set joined_periods = period_grains | length > 0 or (rolling and not rolling_median) -%}
     {%- if not has_periods -%}
         {{ exceptions.raise_compiler_error("metric_values: no grain to aggregate to (grains " ~ grains ~ ", windows " ~ windows ~ ")") }}
     {%- endif -%}
@@ -138,7 +145,7 @@ mv_source as (
 
 {%- endif %}
 
-{%- if has_periods %}
+{%- if joined_periods %}
 
 mv_periods as (
 
@@ -161,7 +168,7 @@ mv_periods as (
         {{ (keys + carried) | join(', ') }}
     from mv_source
     {%- endfor %}
-    {%- if 'rolling' in grains %}
+    {%- if rolling and not rolling_median %}
     {%- for n in windows %}
     {%- if not ns.first %}
 
@@ -186,6 +193,84 @@ mv_periods as (
 ),
 
 {%- endif %}
+
+{%- if rolling_median %}
+
+-- per series, every calendar day a window can end on (first observation .. last + longest
+-- window - 1) as a probe row without a value: the window frames below are anchored on them
+mv_median_probes as (
+
+    select
+        series.metric,
+        series.segment_type,
+        series.segment_value,
+        window_ends.date_day as obs_date,
+        cast(null as {{ double }}) as val,
+        1 as is_probe
+    from (
+        select metric, segment_type, segment_value, min(obs_date) as first_day, max(obs_date) as last_day
+        from mv_source
+        group by metric, segment_type, segment_value
+    ) as series
+    inner join {{ ref('int_calendar__days') }} as window_ends
+        on window_ends.date_day >= series.first_day
+        and window_ends.date_day <= {{ metric_add_days(windows | max - 1, 'series.last_day') }}
+
+),
+
+mv_median_frames as (
+
+    select
+        metric,
+        segment_type,
+        segment_value,
+        obs_date,
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'obs_date', 'day') }} as day_number,
+        val,
+        is_probe
+    from (
+        select metric, segment_type, segment_value, obs_date, val, 0 as is_probe from mv_source
+        union all
+        select * from mv_median_probes
+    ) as observations_and_probes
+
+),
+
+-- rolling medians as window functions (a range frame of N days ending on the probe's day,
+-- peers included): each observation is read once per window length instead of being copied
+-- into its N window ends
+mv_rolling_medians as (
+
+    {%- for n in windows %}
+    {%- if not loop.first %}
+
+    union all
+    {%- endif %}
+
+    select * from (
+        select
+            metric,
+            'rolling' as grain,
+            obs_date as period_start,
+            cast({{ n }} as {{ dbt.type_int() }}) as window_days,
+            segment_type,
+            segment_value,
+            {{ metric_median('val') }} over frame as median_val,
+            count(val) over frame as n_obs,
+            is_probe
+        from mv_median_frames
+        window frame as (
+            partition by metric, segment_type, segment_value
+            order by day_number
+            range between {{ n - 1 }} preceding and current row
+        )
+    ) as framed
+    where is_probe = 1 and n_obs > 0
+    {%- endfor %}
+
+),
+
+{%- endif %}
 {%- endif %}
 
 mv_aggregated as (
@@ -194,7 +279,8 @@ mv_aggregated as (
 
     {{ metric_distinct_counts(observations, segment_types, grains, windows) }}
 
-    {%- elif has_periods %}
+    {%- else %}
+    {%- if joined_periods %}
 
     select
         metric,
@@ -220,6 +306,16 @@ mv_aggregated as (
         {%- endif %}
     from mv_periods
     group by metric, grain, period_start, window_days, segment_type, segment_value
+    {%- endif %}
+    {%- if joined_periods and rolling_median %}
+
+    union all
+    {%- endif %}
+    {%- if rolling_median %}
+
+    select metric, grain, period_start, window_days, segment_type, segment_value, median_val, n_obs
+    from mv_rolling_medians
+    {%- endif %}
     {%- endif %}
 
 ),
