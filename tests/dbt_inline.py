@@ -42,3 +42,28 @@ def warehouse_with_calendar(tmp: Path, start: date, days: int) -> duckdb.DuckDBP
         f"from range(date '{start}', date '{start + timedelta(days=days)}', interval 1 day)"
     )
     return con
+
+
+METRIC_KEY = "metric, grain, period_start, window_days, segment_type, segment_value"
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    con.execute(f"delete from {table}")
+    con.executemany(f"insert into {table} values ({', '.join('?' * len(rows[0]))})", rows)
+
+
+def metric_rows(con: duckdb.DuckDBPyConnection, sql: str, *values: str) -> dict[tuple, tuple]:
+    """The compiled macro's rows, keyed like marts.metric_values, with the named value columns."""
+    result = con.execute(f"select {METRIC_KEY}, {', '.join(values)} from ({sql})").fetchall()
+    return {row[:6]: row[6:] for row in result}
+
+
+def period_start(grain: str, d: date) -> date:
+    """The first day of the day, week (Monday), month or quarter holding `d` (METRICS.md, Periods)."""
+    if grain == "day":
+        return d
+    if grain == "week":
+        return d - timedelta(days=d.weekday())
+    if grain == "month":
+        return d.replace(day=1)
+    return d.replace(month=3 * ((d.month - 1) // 3) + 1, day=1)

@@ -15,7 +15,7 @@ import random
 from collections import defaultdict
 from datetime import date, timedelta
 
-from tests.dbt_inline import compile_inline, warehouse_with_calendar
+from tests.dbt_inline import compile_inline, metric_rows, period_start, replace_rows, warehouse_with_calendar
 
 SEGMENTS = ["tier", "region"]
 GRAINS = ["day", "week", "month", "quarter", "rolling"]
@@ -46,16 +46,6 @@ def random_observations(seed: int) -> list[tuple]:
     return rows
 
 
-def period_start(grain: str, d: date) -> date:
-    if grain == "day":
-        return d
-    if grain == "week":
-        return d - timedelta(days=d.weekday())
-    if grain == "month":
-        return d.replace(day=1)
-    return d.replace(month=3 * ((d.month - 1) // 3) + 1, day=1)
-
-
 def brute_force(rows: list[tuple]) -> dict[tuple, int]:
     keys: dict[tuple, set] = defaultdict(set)
     calendar = [CAL_START + timedelta(days=i) for i in range(CAL_DAYS)]
@@ -82,14 +72,8 @@ def test_distinct_counts_match_brute_force(tmp_path):
     con.execute("create table obs (metric varchar, obs_date date, obs_key varchar, tier varchar, region varchar)")
     for seed in (1, 2, 3):
         rows = random_observations(seed)
-        con.execute("delete from obs")
-        con.executemany("insert into obs values (?, ?, ?, ?, ?)", rows)
-        got = {
-            (m, g, p, w, st, sv): n
-            for m, g, p, w, st, sv, n in con.execute(
-                f"select metric, grain, period_start, window_days, segment_type, segment_value, n_obs from ({sql})"
-            ).fetchall()
-        }
+        replace_rows(con, "obs", rows)
+        got = {key: n for key, (n,) in metric_rows(con, sql, "n_obs").items()}
         want = brute_force(rows)
         assert len(got) == len(want), f"seed {seed}: {len(got)} rows, expected {len(want)}"
         wrong = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}

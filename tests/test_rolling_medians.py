@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.dbt_inline import compile_inline, warehouse_with_calendar
+from tests.dbt_inline import compile_inline, metric_rows, period_start, replace_rows, warehouse_with_calendar
 
 SEGMENTS = ["tier"]
 GRAINS = ["day", "month", "rolling"]
@@ -37,10 +37,6 @@ def random_observations(seed: int) -> list[tuple]:
             day += timedelta(days=rng.choice([1, 1, 2, 6, 7, 8, 29, 30, 31]))
     rows.append(("frt", CAL_START + timedelta(days=10), None, "smb"))  # null values are left out
     return rows
-
-
-def period_start(grain: str, d: date) -> date:
-    return d if grain == "day" else d.replace(day=1)
 
 
 def brute_force(rows: list[tuple]) -> dict[tuple, tuple[float, int]]:
@@ -68,15 +64,8 @@ def test_rolling_medians_match_brute_force(tmp_path):
     con.execute("create table obs (metric varchar, obs_date date, val double, tier varchar)")
     for seed in (1, 2, 3):
         rows = random_observations(seed)
-        con.execute("delete from obs")
-        con.executemany("insert into obs values (?, ?, ?, ?)", rows)
-        got = {
-            (m, g, p, w, st, sv): (value, n)
-            for m, g, p, w, st, sv, value, n in con.execute(
-                f"select metric, grain, period_start, window_days, segment_type, segment_value, value, sample_size "
-                f"from ({sql})"
-            ).fetchall()
-        }
+        replace_rows(con, "obs", rows)
+        got = metric_rows(con, sql, "value", "sample_size")
         want = brute_force(rows)
         assert sum(1 for k in want if k[1] == "rolling") > 500, "too few windows drawn to test the frames"
         assert set(got) == set(want), f"seed {seed}: rows differ, e.g. {sorted(set(got) ^ set(want))[:5]}"
