@@ -239,8 +239,8 @@ mv_median_frames as (
 -- rolling medians as window functions (a range frame of N days ending on the probe's day,
 -- peers included): each observation is read once per window length instead of being copied
 -- into its N window ends. A window function is evaluated on every row of its partition; only
--- the probes' values are kept, so an observation's own frame is cut to its day (a per-row frame
--- offset): 3x less work than N-day frames on every row (DuckDB, 2 M observations)
+-- the probes' values are kept, so an observation's own frame is cut to its day where the engine
+-- allows it (metric_probe_frame_days)
 mv_rolling_medians as (
 
     {%- for n in windows %}
@@ -264,7 +264,7 @@ mv_rolling_medians as (
         window frame as (
             partition by metric, segment_type, segment_value
             order by day_number
-            range between (case when is_probe = 1 then {{ n - 1 }} else 0 end) preceding and current row
+            range between {{ metric_probe_frame_days(n, 'is_probe') }} preceding and current row
         )
     ) as framed
     where is_probe = 1 and n_obs > 0
