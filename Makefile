@@ -30,10 +30,12 @@ test-all: setup
 setup: $(VENV)/.installed
 
 # A project-local environment from pinned versions (requirements.lock, no download addresses).
+# --compile-bytecode: every run starts several Python processes (Dagster, three dbt invocations);
+# without .pyc files each one compiles dbt and Dagster from source again (dbt's import 6.4 s -> 3.7 s).
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 

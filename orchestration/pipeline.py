@@ -6,7 +6,9 @@ up in the UI afterwards:
 
 1. prepare the dbt manifest (a `dbt parse`, before the Dagster definitions are loaded);
 2. register the extract dates found in the landing zone as partitions;
-3. one ingest run over all of them (single-run backfill), in date order;
+3. one ingest run (single-run backfill, in date order) over the extract dates that changed since
+   they were ingested, from the earliest changed one on (`landing_state`): a re-run with nothing
+   new ingests nothing, a daily run ingests its day;
 4. one transform run: dbt -> Python models -> dbt.
 """
 
@@ -29,12 +31,13 @@ from orchestration.lib.paths import DBT_PROJECT_DIR, PROJECT_ROOT, Paths, curren
 
 @dataclass
 class PipelineResult:
-    extract_dates: list[str]
+    extract_dates: list[str]  # every extract date of the landing zone (or the ones asked for)
     ingest_success: bool
     transform_success: bool
     seconds: float
     # error texts of failed steps and failed dbt nodes, for the CLI's summary and hints
     failures: list[str] = field(default_factory=list)
+    ingested_dates: list[str] = field(default_factory=list)  # what this run ingested
 
     @property
     def success(self) -> bool:
@@ -189,7 +192,8 @@ def release_abandoned_runs(instance: dg.DagsterInstance, paths: Paths) -> None:
 
 
 def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = None) -> PipelineResult:
-    """Ingest the given (default: all) extract dates, then build every downstream asset.
+    """Ingest the given extract dates (default: those of the landing zone that changed since they
+    were ingested, see `landing_state.dates_to_ingest`), then build every downstream asset.
 
     Runs against one warehouse are serialized by a file lock: a second run queues behind the first.
     """
@@ -202,6 +206,7 @@ def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = N
 
 def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResult:
     from orchestration.lib.ingest.discover import discover_extract_dates
+    from orchestration.lib.ingest.landing_state import dates_to_ingest
 
     started = time.monotonic()
     export_env(paths)
@@ -213,6 +218,7 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     from orchestration.defs.partitions import extract_date_partitions
 
     dates = sorted(extract_dates or discover_extract_dates(paths.landing))
+    to_ingest = sorted(extract_dates) if extract_dates else dates_to_ingest(paths, dates)
     instance = dg.DagsterInstance.get()
     release_abandoned_runs(instance, paths)
     tags = owner_tags(paths)
@@ -223,8 +229,12 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
 
     ingest_ok = True
     failures: list[str] = []
-    if dates:
-        log(f"ingesting {len(dates)} extract dates, {dates[0]} .. {dates[-1]}, in one run")
+    if dates and not to_ingest:
+        log(f"nothing to ingest: the {len(dates)} extract dates, {dates[0]} .. {dates[-1]}, are ingested and unchanged")
+    if to_ingest:
+        skipped = len(dates) - len(to_ingest)
+        also = f" ({skipped} earlier dates ingested and unchanged)" if skipped else ""
+        log(f"ingesting {len(to_ingest)} extract dates, {to_ingest[0]} .. {to_ingest[-1]}, in one run{also}")
         from orchestration.defs.automation import one_planned_event_per_asset
 
         with one_planned_event_per_asset():  # not one planned event per asset x extract date
@@ -232,15 +242,15 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
                 instance=instance,
                 tags={
                     **tags,
-                    "dagster/asset_partition_range_start": dates[0],
-                    "dagster/asset_partition_range_end": dates[-1],
+                    "dagster/asset_partition_range_start": to_ingest[0],
+                    "dagster/asset_partition_range_end": to_ingest[-1],
                 },
                 raise_on_error=False,
             )
         ingest_ok = ingest.success
         failures += _failure_messages(ingest)
         log(f"ingest run {ingest.run_id}: {'success' if ingest_ok else 'FAILED'}")
-    else:
+    if not dates:
         log("no extract dates in the landing zone: building empty marts")
 
     log("building staging, intermediate and marts (dbt) and the Python models")
@@ -250,7 +260,7 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     log(f"transform run {transform.run_id}: {'success' if transform.success else 'FAILED'}")
     if not transform.success:
         failures += _failure_messages(transform) + _dbt_errors(transform.run_id)
-    return PipelineResult(dates, ingest_ok, transform.success, time.monotonic() - started, failures)
+    return PipelineResult(dates, ingest_ok, transform.success, time.monotonic() - started, failures, to_ingest)
 
 
 def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:

@@ -8,6 +8,7 @@ second run over the same extracts changes no row of any table.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -127,8 +128,17 @@ def test_marts_are_built(con):
 
 
 def test_rerun_changes_no_row_of_any_table(pipeline, con):
+    """A re-run after one day's extracts were re-sent unchanged (new modification times):
+    that day and every later one are ingested again, the earlier ones are not, no row changes."""
     con.close()  # one writer: release the file for the second run
-    run_cli("run", landing=pipeline["landing"], data=pipeline["data"])
+    from orchestration.lib.ingest.discover import discover_extract_dates
+
+    dates = discover_extract_dates(pipeline["landing"])
+    resent = dates[-5]
+    for f in pipeline["landing"].glob(f"*/*/{resent}/*"):
+        os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 1_000_000_000))
+    out = run_cli("run", landing=pipeline["landing"], data=pipeline["data"]).stdout
+    assert f"ingesting 5 extract dates, {resent} .. {dates[-1]}, in one run ({len(dates) - 5} earlier" in out, out
     again = table_fingerprints(pipeline["warehouse"])
     before = pipeline["fingerprints"]
     assert again.keys() == before.keys()

@@ -2,7 +2,7 @@
 
 - `ingest_job`: the ingest assets for a range of extract dates (one run: single-run backfill).
 - `transform_job`: everything downstream (dbt, Python models), unpartitioned.
-- `new_extracts_sensor`: registers extract folders it has not seen as partitions and ingests them.
+- `new_extracts_sensor`: ingests new and re-sent extracts (registering new dates as partitions).
 - `transform_after_ingest`: when an ingest run succeeds, rebuilds the marts.
 - `daily_transform_schedule`: rebuilds the marts daily even without new data (alert statuses age).
 - `run_failure_pager`: appends each failed run to the outbox's failure feed, for paging.
@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -20,9 +21,16 @@ import dagster as dg
 
 from orchestration.defs.partitions import extract_date_partitions
 from orchestration.lib.ingest.discover import discover_extract_dates
+from orchestration.lib.ingest.landing_state import dates_to_ingest
 from orchestration.lib.paths import current
 
 INGEST = dg.AssetSelection.groups("raw")
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
@@ -72,14 +80,26 @@ def one_planned_event_per_asset() -> Iterator[None]:
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
 def new_extracts_sensor(context: dg.SensorEvaluationContext):
-    """Picks up extract folders not yet known as partitions and ingests them in one run."""
+    """Ingests, in one run, the extract dates whose landing files are new or re-sent since they
+    were ingested (`landing_state`), from the earliest such date on; registers new dates as
+    partitions. Waits while an ingest run is in flight: two runs would write the same partitions."""
+    if context.instance.get_runs(filters=dg.RunsFilter(job_name=ingest_job.name, statuses=IN_FLIGHT), limit=1):
+        return dg.SkipReason("an ingest run is in flight: looking again when it is done")
+    paths = current()
+    dates = discover_extract_dates(paths.landing)
     known = set(context.instance.get_dynamic_partitions(extract_date_partitions.name))
-    new = [d for d in discover_extract_dates(current().landing) if d not in known]
-    if not new:
-        return dg.SkipReason("no new extract folders")
+    todo = dates_to_ingest(paths, dates)
+    if not todo:
+        return dg.SkipReason("no new or re-sent extracts")
+    # the same landing state never asks twice; a file re-sent again later does
+    state = json.dumps([[d, sorted(str(p) for p in paths.landing.glob(f"*/*/{d}/*"))] for d in todo])
+    digest = hashlib.sha256(state.encode()).hexdigest()[:12]
+    new = [d for d in dates if d not in known]
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"extracts-{new[0]}-{new[-1]}", tags=partition_range_tags(new[0], new[-1]))],
-        dynamic_partitions_requests=[extract_date_partitions.build_add_request(new)],
+        run_requests=[
+            dg.RunRequest(run_key=f"extracts-{todo[0]}-{todo[-1]}-{digest}", tags=partition_range_tags(todo[0], todo[-1]))
+        ],
+        dynamic_partitions_requests=[extract_date_partitions.build_add_request(new)] if new else [],
     )
 
 

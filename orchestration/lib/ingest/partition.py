@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.lib.contract import Entity
-from orchestration.lib.ingest import write
+from orchestration.lib.ingest import landing_state, write
 from orchestration.lib.ingest.discover import partition_files
 from orchestration.lib.ingest.read import FileRead, read_file
 from orchestration.lib.ingest.sql import LINE, ROW, connect, ident, lit, reset
@@ -175,7 +175,8 @@ def ingest_partitions(
                         if on_result:
                             on_result(result)
                         continue
-                    staged.append(_stage(con, paths, ent, d, files, f"chw{k}_", result))
+                    seen = landing_state.snapshot(files)  # before reading: a file changed meanwhile is re-read next run
+                    staged.append(_stage(con, paths, ent, d, files, f"chw{k}_", result, seen))
                     if validator is None:
                         _finish(con, paths, ent, staged.pop(), None)
                         results.append(result)
@@ -204,6 +205,7 @@ def _remove_partition(paths: Paths, ent: Entity, d: str) -> None:
     write.remove_raw_partition(paths, ent, d)
     write.remove_file(write.load_log_file(paths, ent, d))
     write.remove_file(write.quarantine_file(paths, ent, d))
+    landing_state.forget(paths, ent, d)
 
 
 @dataclass
@@ -217,10 +219,18 @@ class _Staged:
     rejected: dict[int, str]
     extras: list[str]
     result: PartitionResult
+    seen: dict  # the landing files as listed before reading (landing_state.snapshot)
 
 
 def _stage(
-    con: duckdb.DuckDBPyConnection, paths: Paths, ent: Entity, d: str, files: list[Path], p: str, result: PartitionResult
+    con: duckdb.DuckDBPyConnection,
+    paths: Paths,
+    ent: Entity,
+    d: str,
+    files: list[Path],
+    p: str,
+    result: PartitionResult,
+    seen: dict,
 ) -> _Staged:
     """Steps 1-2: read the files, reject the unusable ones, type and check every row."""
     reads = [read_file(con, path, paths.landing, f"{p}f{i}") for i, path in enumerate(files)]
@@ -242,7 +252,7 @@ def _stage(
     extras = list(dict.fromkeys(n for a in accepted for n in a.extras.values()))
     if accepted:
         _check(con, ent, accepted, extras, p)
-    return _Staged(d, p, reads, accepted, rejected, extras, result)
+    return _Staged(d, p, reads, accepted, rejected, extras, result, seen)
 
 
 def _validate(
@@ -313,6 +323,7 @@ def _finish(
 
     _write_raw(con, paths, ent, d, st.extras, result, p)
     _write_audit(con, paths, ent, d, st.accepted, result, p)
+    landing_state.record(paths, ent, d, st.seen)  # last: only a finished partition counts as ingested
     _drop_prefixed(con, p)
 
 
