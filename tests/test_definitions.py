@@ -51,6 +51,18 @@ def test_dbt_tests_are_asset_checks(defs):
     assert any(k.asset_key == dg.AssetKey(["staging", "stg_crm__accounts"]) for k in graph.asset_check_keys)
 
 
+def test_dbt_steps_skip_dagster_dbts_unused_in_process_adapter(defs):
+    """The override that skips building a dbt adapter per dbt step must still hook into the
+    pinned dagster-dbt: if the method it replaces is renamed, the saving is silently lost."""
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.defs.transform.dbt import WarehouseDbtCliResource, dbt_resource
+
+    assert callable(getattr(DbtCliResource, "_initialize_dbt_core_adapter", None))
+    assert isinstance(dbt_resource, WarehouseDbtCliResource)
+    assert dbt_resource._initialize_dbt_core_adapter(["build"]) is None
+
+
 def test_schedule_and_sensors(defs):
     assert defs.get_schedule_def("daily_transform_schedule")
     for name in ("new_extracts_sensor", "transform_after_ingest", "run_failure_pager"):
