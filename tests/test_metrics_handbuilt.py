@@ -7,6 +7,7 @@ its own warehouse, target and log folders (other dbt runs may share the project)
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -26,6 +27,7 @@ DBT = Path(sys.executable).parent / "dbt"
 Z95 = 1.959963984540054
 MARCH = date(2026, 3, 1)
 SELECT = "+metric_values +dim_accounts +fct_tickets +fct_mrr_monthly +fct_survey_responses"
+BUILD: dict[str, Path] = {}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,7 @@ def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     )
     if proc.returncode != 0:
         pytest.fail(f"dbt build exited {proc.returncode}:\n{proc.stdout[-8000:]}\n{proc.stderr[-4000:]}")
+    BUILD["target"] = tmp / "target"
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     yield con
     con.close()
@@ -267,3 +270,18 @@ def test_metric_values_key_is_unique(warehouse):
         """
     ).fetchone()[0]
     assert dupes == 0
+
+
+def test_the_build_ran_the_unit_tests_of_every_model_it_built(warehouse):
+    """The pipeline's dbt steps leave dbt unit tests out (they test the SQL, not the data), so the
+    worked examples written as dbt unit tests must run here: every unit test of a model this build
+    built ran and passed."""
+    results = json.loads((BUILD["target"] / "run_results.json").read_text())["results"]
+    status = {r["unique_id"]: r["status"] for r in results}
+    manifest = json.loads((BUILD["target"] / "manifest.json").read_text())
+    expected = {
+        uid for uid, ut in manifest["unit_tests"].items()
+        if any(dep in status for dep in ut["depends_on"]["nodes"] if dep.startswith("model."))
+    }
+    assert len(expected) >= 10, sorted(expected)
+    assert {uid: status.get(uid) for uid in expected} == dict.fromkeys(expected, "pass")
