@@ -31,7 +31,13 @@ import dagster as dg
 from orchestration.defs.partitions import extract_date_partitions
 from orchestration.lib import settings
 from orchestration.lib.contract import ENTITIES, Entity
-from orchestration.lib.ingest import PartitionResult, ensure_schemas, ingest_partition, ingest_partitions
+from orchestration.lib.ingest import (
+    PartitionResult,
+    ensure_schemas,
+    ingest_partition,
+    ingest_partitions,
+    landing_state,
+)
 from orchestration.lib.ingest.discover import newest_extract_date
 from orchestration.lib.ingest.sql import Sessions
 from orchestration.lib.paths import current
@@ -130,15 +136,17 @@ def _fresh_check(ent: Entity) -> dg.AssetCheckResult:
     )
 
 
-def _scale_check(results: list[PartitionResult]) -> dg.AssetCheckResult:
+def _scale_check(results: list[PartitionResult]) -> tuple[dg.AssetCheckResult, list[str]]:
     """Blocking: no loaded row failed the GX suite (from the validation ingestion ran, see
     `PartitionResult.loaded_failing_validation`), every partition with loaded rows was validated,
-    and the quarantined share of every partition stays within `quarantine_block_pct`."""
+    and the quarantined share of every partition stays within `quarantine_block_pct`.
+    Also returns the extract dates that fail it."""
     limit = float(settings.load()["quarantine_block_pct"])
     failing: dict[str, int] = {}
     revalidation: dict[str, int] = {}
     worst = 0.0
     over: list[str] = []
+    blocked: list[str] = []
     for r in results:
         for name, n in r.expectation_failures.items():
             failing[name] = failing.get(name, 0) + n
@@ -151,11 +159,13 @@ def _scale_check(results: list[PartitionResult]) -> dg.AssetCheckResult:
             revalidation[name] = revalidation.get(name, 0) + n
         if r.rows_loaded and not r.validated:
             revalidation["not validated"] = revalidation.get("not validated", 0) + r.rows_loaded
+        if pct > limit or r.loaded_failing_validation or (r.rows_loaded and not r.validated):
+            blocked.append(r.extract_date)
     rows = sum(r.rows_in for r in results)
     quarantined = sum(r.rows_quarantined for r in results)
     checked_total = sum(r.rows_loaded + r.rows_quarantined for r in results)
     pct_total = 100.0 * quarantined / checked_total if checked_total else 0.0
-    return dg.AssetCheckResult(
+    check = dg.AssetCheckResult(
         check_name=SCALE_CHECK,
         passed=not revalidation and not over,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -174,6 +184,7 @@ def _scale_check(results: list[PartitionResult]) -> dg.AssetCheckResult:
             "raw_rows_failing_revalidation": dg.MetadataValue.json(revalidation),
         },
     )
+    return check, blocked
 
 
 class _Progress:
@@ -297,7 +308,12 @@ def build_ingest_asset(ent: Entity) -> dg.AssetsDefinition:
         }
         checks = [_rejected_check(results), _fresh_check(ent)]
         if is_responses:
-            checks.append(_scale_check(results))
+            scale, blocked = _scale_check(results)
+            checks.append(scale)
+            for d in blocked:
+                # a blocked extract counts as not ingested: every run ingests it again, and fails
+                # this check again, until a corrected file is re-sent (landing_state)
+                landing_state.forget(current(), ent, d)
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _ingest
