@@ -26,18 +26,33 @@ tickets as (
 
 ),
 
-usage_before as (
+-- each response's window as its `window` days (response day - window .. response day - 1), so
+-- the user-days are found by an equality join on (account, day): a range join on the account
+-- alone paired every response with every user-day of its account (~1 bn pairs at preset M)
+response_window_days as (
 
     select
         responses.response_id,
+        responses.account_id,
+        {{ metric_add_days('-offsets.days_before', 'responses.response_date') }} as activity_date
+    from responses
+    cross join (
+        values {% for days_before in range(1, window + 1) %}({{ days_before }}){{ ", " if not loop.last }}{% endfor %}
+    ) as offsets (days_before)
+
+),
+
+usage_before as (
+
+    select
+        response_window_days.response_id,
         sum(user_days.event_count) as events_before,
         count(distinct user_days.user_id) as active_users_before
-    from responses
+    from response_window_days
     inner join user_days
-        on responses.account_id = user_days.account_id
-        and user_days.activity_date >= {{ metric_add_days(-window, 'responses.response_date') }}
-        and user_days.activity_date < responses.response_date
-    group by responses.response_id
+        on response_window_days.account_id = user_days.account_id
+        and response_window_days.activity_date = user_days.activity_date
+    group by response_window_days.response_id
 
 ),
 
