@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.lib import settings
 from tests.conftest import run_cli, table_fingerprints
 
 pytestmark = pytest.mark.e2e
@@ -125,6 +126,33 @@ def test_marts_are_built(con):
     ).fetchall()}
     assert {"metric_values", "dim_accounts"} <= marts
     assert con.execute("select count(*) from marts.metric_values").fetchone()[0] > 0
+
+
+def test_behaviour_before_each_answer_matches_a_brute_force_count(con):
+    """fct_survey_responses' events_7d / active_users_7d against the window written the plain way
+    (a range join: user-days from N days before the answer's day up to the day before)."""
+    window = settings.load()["metrics"]["behaviour_window_days"]
+    mismatched = con.execute(
+        f"""
+        with brute as (
+            select r.response_id,
+                   coalesce(sum(u.event_count), 0) as events,
+                   count(distinct u.user_id) as users
+            from marts.fct_survey_responses r
+            left join intermediate.int_usage__user_days u
+              on u.account_id = r.account_id
+             and u.activity_date >= r.response_date - interval {window} day
+             and u.activity_date < r.response_date
+            group by r.response_id
+        )
+        select count(*), count(*) filter (where b.events > 0)
+        from marts.fct_survey_responses f join brute b using (response_id)
+        where f.events_7d <> b.events or f.active_users_7d <> b.users
+        """
+    ).fetchone()
+    with_events = con.execute("select count(*) from marts.fct_survey_responses where events_7d > 0").fetchone()[0]
+    assert with_events > 0
+    assert mismatched[0] == 0, mismatched
 
 
 def test_rerun_changes_no_row_of_any_table(pipeline, con):
