@@ -95,6 +95,8 @@ def test_sensor_asks_for_new_and_resent_dates_once_and_waits_for_a_run_in_flight
         (added,) = first.dynamic_partitions_requests
         assert list(added.partition_keys) == ["2024-03-04"]
         assert evaluate().run_requests[0].run_key == request.run_key  # asked once: Dagster dedupes run keys
+        os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 1_000_000_000))  # re-sent again, same name
+        assert evaluate().run_requests[0].run_key != request.run_key
 
         instance.create_run_for_job(dg.GraphDefinition(name="ingest_job").to_job())  # not started yet
         assert isinstance(evaluate(), dg.SkipReason)  # an ingest run in flight: wait for it

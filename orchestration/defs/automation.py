@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import dagster as dg
 
 from orchestration.defs.partitions import extract_date_partitions
 from orchestration.lib.ingest.discover import discover_extract_dates
-from orchestration.lib.ingest.landing_state import dates_to_ingest
+from orchestration.lib.ingest.landing_state import dates_to_ingest, landing_digest
 from orchestration.lib.paths import current
 
 INGEST = dg.AssetSelection.groups("raw")
@@ -91,9 +90,8 @@ def new_extracts_sensor(context: dg.SensorEvaluationContext):
     todo = dates_to_ingest(paths, dates)
     if not todo:
         return dg.SkipReason("no new or re-sent extracts")
-    # the same landing state never asks twice; a file re-sent again later does
-    state = json.dumps([[d, sorted(str(p) for p in paths.landing.glob(f"*/*/{d}/*"))] for d in todo])
-    digest = hashlib.sha256(state.encode()).hexdigest()[:12]
+    # the same landing state never asks twice; a file re-sent again later (new size or mtime) does
+    digest = landing_digest(paths, todo)
     new = [d for d in dates if d not in known]
     return dg.SensorResult(
         run_requests=[

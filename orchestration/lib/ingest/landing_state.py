@@ -96,3 +96,10 @@ def dates_to_ingest(paths: Paths, dates: list[str]) -> list[str]:
     dates = sorted(set(dates))
     changed = changed_extract_dates(paths, dates)
     return [d for d in dates if d >= changed[0]] if changed else []
+
+
+def landing_digest(paths: Paths, dates: list[str], entities: tuple[Entity, ...] = ENTITIES) -> str:
+    """A digest of the landing files (names, sizes, modification times) of `dates`: equal while
+    nothing lands, different as soon as any file is added, removed or re-sent."""
+    listed = [[e.asset_name, d, snapshot(partition_files(paths.landing, e.source, e.name, d))] for d in sorted(dates) for e in entities]
+    return hashlib.sha256(json.dumps(listed).encode()).hexdigest()[:12]
