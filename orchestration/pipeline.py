@@ -83,7 +83,9 @@ def manifest_fingerprint() -> str:
     environment variables the project can read (CHW_*, DBT_*). Equal digests, equal manifests."""
     import dbt.version  # noqa: PLC0415 (only the CLI needs dbt in this process)
 
-    digest = hashlib.sha256(dbt.version.__version__.encode())
+    # the project's own location too: the manifest and dbt's partial-parse cache hold absolute
+    # paths (seed files), so a checkout moved or cloned elsewhere must parse again
+    digest = hashlib.sha256(dbt.version.__version__.encode() + b"\0" + str(DBT_PROJECT_DIR).encode())
     for file in sorted(DBT_PROJECT_DIR.rglob("*")):
         relative = file.relative_to(DBT_PROJECT_DIR)
         if file.is_file() and not _NOT_PARSED.intersection(relative.parts):
@@ -114,6 +116,10 @@ def prepare_dbt(paths: Paths) -> None:
         log("dbt manifest up to date (project unchanged): parse skipped")
         return
     stamp.unlink(missing_ok=True)
+    # dbt's partial parse does not notice a moved project: it kept the seeds' old absolute paths
+    # (a data dir built from one checkout, then run from another, failed in every seed). Project
+    # files changed either way, so the full parse this forces costs nothing a partial one saves.
+    (paths.dbt_target / "partial_parse.msgpack").unlink(missing_ok=True)
     subprocess.run(dbt_command("parse", "--quiet"), check=True, env=os.environ.copy())
     stamp.write_text(written(fingerprint))
 

@@ -82,3 +82,29 @@ def test_manifest_is_parsed_again_only_when_the_project_changes(defs, capsys, mo
     prepare_dbt(paths)
     assert "parse skipped" not in capsys.readouterr().out
     assert manifest.stat().st_mtime_ns != written
+
+
+def test_a_moved_project_is_parsed_from_scratch(defs, tmp_path, monkeypatch):
+    """The manifest and dbt's partial-parse cache hold absolute paths (seed files): a data dir
+    built from one checkout and run from another must not reuse them. A copy of the project
+    elsewhere gets its own digest, and a parse for it gets seed paths in the copy."""
+    import json
+    import shutil
+
+    from orchestration import pipeline
+
+    here = pipeline.manifest_fingerprint()
+    moved = tmp_path / "elsewhere" / "dbt_project"
+    shutil.copytree(pipeline.DBT_PROJECT_DIR, moved, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setattr(pipeline, "DBT_PROJECT_DIR", moved)
+    assert pipeline.manifest_fingerprint() != here
+
+    paths = current()
+    try:
+        prepare_dbt(paths)
+        seeds = [n for n in json.loads((paths.dbt_target / "manifest.json").read_text())["nodes"].values()
+                 if n["resource_type"] == "seed"]
+        assert seeds and all(n["root_path"] == str(moved) for n in seeds)
+    finally:
+        monkeypatch.undo()
+        prepare_dbt(paths)  # back to this checkout's manifest for the other tests
