@@ -1,0 +1,125 @@
+"""Metric models incremental by period (macros/incremental/period_increment.sql) give the same
+rows as a full rebuild, and a run recomputes only the periods its changes reach.
+
+Real dbt runs on a real DuckDB file, on the hand-built raw layer (tests/fixtures/handbuilt_metrics)
+plus two later extracts written here:
+  E3 2026-06-01  a week of new events for A1 (05-25 .. 05-31), every CRM snapshot unchanged
+  E4 2026-06-02  a day of new events, A4 moves tier, and S3's subscription is re-sent with an end
+                 date back in April (2026-04-15): the account's active days (feature adoption's
+                 denominator) change from then on, which no extract date of the event inputs
+                 shows. Only the snapshot of subscription intervals can find it.
+The warehouse is built over E1..E3, then E4 is added and `int_metric_values__usage` is built
+incrementally (with everything upstream), and a copy of the E1..E3 warehouse is built with
+--full-refresh: the two tables must be identical row for row, and the incremental run must have
+started at 2026-04-15 (the lookback alone would have started at 2026-05-25). A further run with
+nothing new recomputes only the lookback window and changes no row.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.fixtures import handbuilt_metrics as hb
+from tests.fixtures.raw_builder import write_raw
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+DBT_DIR = ROOT / "dbt_project"
+DBT = Path(sys.executable).parent / "dbt"
+MODEL = "int_metric_values__usage"
+E3, E4 = "2026-06-01", "2026-06-02"
+COLUMNS = ("metric, grain, period_start, window_days, segment_type, segment_value, value, numerator, "
+           "denominator, sample_size, ci_low, ci_high, is_low_sample")
+
+
+def event(n: int, account: str, user: str, day: str) -> dict:
+    return {"event_id": f"EVX{n}", "account_id": account, "user_id": user, "event_name": "report_run",
+            "occurred_at": f"{day}T10:00:00", "properties": ""}
+
+
+def write_extract(data: Path, extract_date: str, events: list[dict], a4_tier: str, s3_end: str | None) -> None:
+    accounts = [dict(a, tier=a4_tier) if a["account_id"] == "A4" else a for a in hb._accounts("O2")]
+    subscriptions = [dict(s, end_date=s3_end) if s["subscription_id"] == "S3" else s for s in hb.SUBSCRIPTIONS]
+    write_raw(data, "crm", "accounts", extract_date, accounts)
+    write_raw(data, "crm", "subscriptions", extract_date, subscriptions)
+    write_raw(data, "product", "features", extract_date, hb.FEATURES)
+    write_raw(data, "product", "events", extract_date, events)
+
+
+def dbt_run(data: Path, warehouse: Path, *extra: str) -> str:
+    env = os.environ.copy()
+    env.update(CHW_WAREHOUSE=str(warehouse), CHW_RAW_DIR=str(data / "raw"), CHW_AUDIT_DIR=str(data / "audit"),
+               CHW_MODELS_DIR=str(data / "models"), DBT_SEND_ANONYMOUS_USAGE_STATS="False")
+    target = warehouse.parent / "target"
+    proc = subprocess.run(
+        [str(DBT), "build", "--select", f"+{MODEL}", "--exclude-resource-type", "test", "--exclude-resource-type",
+         "unit_test", *extra, "--project-dir", str(DBT_DIR),
+         "--profiles-dir", str(DBT_DIR), "--target-path", str(target), "--log-path", str(target / "logs")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def rows(warehouse: Path) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return sorted(con.execute(f"select {COLUMNS} from intermediate.{MODEL}").fetchall(), key=repr)
+    finally:
+        con.close()
+
+
+def recomputed_from(output: str) -> str:
+    found = re.findall(rf"period_increment {MODEL}: recomputing (periods from \S+|every period)", output)
+    assert len(found) == 1, output[-4000:]
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("period_increment")
+    data = tmp / "data"
+    hb.write_raw_extracts(data)
+    week = [event(i, "A1", "U1" if i % 2 else "U5", f"2026-05-{25 + i:02d}") for i in range(7)]
+    write_extract(data, E3, week, a4_tier="mid_market", s3_end=None)
+    incremental = tmp / "incremental" / "warehouse.duckdb"
+    incremental.parent.mkdir()
+    dbt_run(data, incremental)
+    return {"data": data, "incremental": incremental, "tmp": tmp}
+
+
+def test_a_late_interval_change_is_recomputed_like_a_full_build(built):
+    data, incremental = built["data"], built["incremental"]
+    full = built["tmp"] / "full" / "warehouse.duckdb"
+    full.parent.mkdir()
+    shutil.copyfile(incremental, full)
+
+    before = set(rows(incremental))
+    write_extract(data, E4, [event(9, "A1", "U1", "2026-06-01")], a4_tier="enterprise", s3_end="2026-04-15")
+    out = dbt_run(data, incremental)
+    # S3's new end (04-15) is older than any day the event inputs' lookback reaches (05-25)
+    assert recomputed_from(out) == "periods from 2026-04-15"
+    dbt_run(data, full, "--full-refresh")
+
+    got, expected = rows(incremental), rows(full)
+    assert len(expected) > 500
+    assert got == expected
+    # and the change did reach stored periods older than the lookback: A3's active days after
+    # 04-15 left feature adoption's denominator in April and May
+    changed = {(r[0], r[1], str(r[2])) for r in before - set(got)}
+    assert ("feature_adoption_pct", "month", "2026-04-01") in changed, sorted(changed)[:20]
+
+    # nothing new: only the lookback window of the event inputs (extracts after 06-02 - 7 days,
+    # E3's events from 05-25) is recomputed, and no row changes
+    again = dbt_run(data, incremental)
+    assert recomputed_from(again) == "periods from 2026-05-25"
+    assert rows(incremental) == expected
