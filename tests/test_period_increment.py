@@ -4,14 +4,17 @@ rows as a full rebuild, and a run recomputes only the periods its changes reach.
 Real dbt runs on a real DuckDB file, on the hand-built raw layer (tests/fixtures/handbuilt_metrics)
 plus two later extracts written here:
   E3 2026-06-01  a week of new events for A1 (05-25 .. 05-31), every CRM snapshot unchanged
-  E4 2026-06-02  a day of new events, A4 moves tier, and S3's subscription is re-sent with an end
+  E4 2026-06-02  a day of new events, A4 moves tier, S3's subscription is re-sent with an end
                  date back in April (2026-04-15): the account's active days (feature adoption's
                  denominator) change from then on, which no extract date of the event inputs
-                 shows. Only the snapshot of subscription intervals can find it.
-The warehouse is built over E1..E3, then E4 is added and `int_metric_values__usage` is built
-incrementally (with everything upstream), and a copy of the E1..E3 warehouse is built with
---full-refresh: the two tables must be identical row for row, and the incremental run must have
-started at 2026-04-15 (the lookback alone would have started at 2026-05-25). A further run with
+                 shows, only the snapshot of subscription intervals; and ticket T5 (created
+                 03-28, open) is re-sent solved on 04-20.
+The warehouse is built over E1..E3, then E4 is added and the usage and service metric models are
+built incrementally (with everything upstream, int_usage__account_adoption_daily included), and
+a copy of the E1..E3 warehouse is built with --full-refresh: the three incremental-by-period
+tables must be identical row for row to the rebuilt ones, and the runs must have started at
+2026-04-15 (usage, adoption; the lookback alone would have started at 2026-05-25) and 2026-03-28
+(service). A further run with
 nothing new recomputes only the lookback window and changes no row.
 """
 
@@ -36,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
 MODEL = "int_metric_values__usage"
+SERVICE = "int_metric_values__service"
+ADOPTION = "int_usage__account_adoption_daily"
 E3, E4 = "2026-06-01", "2026-06-02"
 COLUMNS = ("metric, grain, period_start, window_days, segment_type, segment_value, value, numerator, "
            "denominator, sample_size, ci_low, ci_high, is_low_sample")
@@ -46,13 +51,16 @@ def event(n: int, account: str, user: str, day: str) -> dict:
             "occurred_at": f"{day}T10:00:00", "properties": ""}
 
 
-def write_extract(data: Path, extract_date: str, events: list[dict], a4_tier: str, s3_end: str | None) -> None:
+def write_extract(data: Path, extract_date: str, events: list[dict], a4_tier: str, s3_end: str | None,
+                  tickets: list[dict] | None = None) -> None:
     accounts = [dict(a, tier=a4_tier) if a["account_id"] == "A4" else a for a in hb._accounts("O2")]
     subscriptions = [dict(s, end_date=s3_end) if s["subscription_id"] == "S3" else s for s in hb.SUBSCRIPTIONS]
     write_raw(data, "crm", "accounts", extract_date, accounts)
     write_raw(data, "crm", "subscriptions", extract_date, subscriptions)
     write_raw(data, "product", "features", extract_date, hb.FEATURES)
     write_raw(data, "product", "events", extract_date, events)
+    if tickets:
+        write_raw(data, "helpdesk", "tickets", extract_date, tickets)
 
 
 def dbt_run(data: Path, warehouse: Path, *extra: str) -> str:
@@ -61,7 +69,7 @@ def dbt_run(data: Path, warehouse: Path, *extra: str) -> str:
                CHW_MODELS_DIR=str(data / "models"), DBT_SEND_ANONYMOUS_USAGE_STATS="False")
     target = warehouse.parent / "target"
     proc = subprocess.run(
-        [str(DBT), "build", "--select", f"+{MODEL}", "--exclude-resource-type", "test", "--exclude-resource-type",
+        [str(DBT), "build", "--select", f"+{MODEL}", f"+{SERVICE}", "--exclude-resource-type", "test", "--exclude-resource-type",
          "unit_test", *extra, "--project-dir", str(DBT_DIR),
          "--profiles-dir", str(DBT_DIR), "--target-path", str(target), "--log-path", str(target / "logs")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
@@ -70,16 +78,17 @@ def dbt_run(data: Path, warehouse: Path, *extra: str) -> str:
     return proc.stdout
 
 
-def rows(warehouse: Path) -> list[tuple]:
+def rows(warehouse: Path, model: str = MODEL) -> list[tuple]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return sorted(con.execute(f"select {COLUMNS} from intermediate.{MODEL}").fetchall(), key=repr)
+        columns = "*" if model == ADOPTION else COLUMNS
+        return sorted(con.execute(f"select {columns} from intermediate.{model}").fetchall(), key=repr)
     finally:
         con.close()
 
 
-def recomputed_from(output: str) -> str:
-    found = re.findall(rf"period_increment {MODEL}: recomputing (periods from \S+|every period)", output)
+def recomputed_from(output: str, model: str = MODEL) -> str:
+    found = re.findall(rf"period_increment {model}: recomputing (periods from \S+|every period)", output)
     assert len(found) == 1, output[-4000:]
     return found[0]
 
@@ -104,11 +113,23 @@ def test_a_late_interval_change_is_recomputed_like_a_full_build(built):
     shutil.copyfile(incremental, full)
 
     before = set(rows(incremental))
-    write_extract(data, E4, [event(9, "A1", "U1", "2026-06-01")], a4_tier="enterprise", s3_end="2026-04-15")
+    before_service = set(rows(incremental, SERVICE))
+    # T5 (created 03-28, open) is re-sent solved on 04-20: its days are dirty from its creation
+    t5 = next(t for t in hb.TICKETS if t["ticket_id"] == "T5")
+    solved = dict(t5, status="solved", solved_at="2026-04-20T09:00:00", updated_at="2026-04-20T09:00:00")
+    write_extract(data, E4, [event(9, "A1", "U1", "2026-06-01")], a4_tier="enterprise", s3_end="2026-04-15",
+                  tickets=[solved])
     out = dbt_run(data, incremental)
     # S3's new end (04-15) is older than any day the event inputs' lookback reaches (05-25)
     assert recomputed_from(out) == "periods from 2026-04-15"
+    assert recomputed_from(out, ADOPTION) == "periods from 2026-04-15"
+    assert recomputed_from(out, SERVICE) == "periods from 2026-03-28"
     dbt_run(data, full, "--full-refresh")
+    for model in (ADOPTION, SERVICE):
+        assert rows(incremental, model) == rows(full, model), model
+    # T5 no longer open at the end of April
+    assert ("unresolved_tickets", "month", "2026-04-01") in {
+        (r[0], r[1], str(r[2])) for r in before_service - set(rows(incremental, SERVICE))}
 
     got, expected = rows(incremental), rows(full)
     assert len(expected) > 500

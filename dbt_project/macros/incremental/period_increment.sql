@@ -23,6 +23,8 @@
       grains        the grains the model writes (day, week, month, quarter, rolling)
       reach_days    how many days before a period's first day its value reads (rolling windows:
                     the longest window - 1; a 30-vs-30-day change at a period's end: 59)
+      day_column    for a model of daily rows without a grain column (grains ['day']): the
+                    column holding the row's day; the recomputed periods are then its days
 
     The calendar's bounds (int_calendar__days) are in the snapshot too: days added at its end
     are dirty (rolling windows end there), and a change of its first day, of the model's code or
@@ -210,6 +212,9 @@
         {{ return('true') }}
     {%- endif -%}
     {%- set spec = period_increment_spec() -%}
+    {%- if spec.get('day_column') -%}
+        {{ return("(" ~ spec['day_column'] ~ " >= " ~ period_increment_date(inc['from_day']) ~ ")") }}
+    {%- endif -%}
     {%- set terms = [] -%}
     {%- for grain in spec['grains'] -%}
         {%- do terms.append("(" ~ grain_column ~ " = '" ~ grain ~ "' and " ~ start_column ~ " >= "

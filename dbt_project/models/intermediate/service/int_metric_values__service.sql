@@ -7,11 +7,40 @@
     it and not solved by then; grains day, week, month, quarter).
     Segments: account attributes as of the observation's day, channel and category
     (calls: account attributes only).
+
+    Incremental by period (macros/incremental/period_increment.sql): tickets and calls are
+    snapshotted per build, so a new, re-sent or newly solved ticket (or a comment that changes
+    its first response or FCR) makes its days dirty from its created day; a run recomputes the
+    periods from the first dirty day and reads the tickets and calls those periods need
+    (unresolved_tickets reads every ticket, for the recomputed period ends only).
 -#}
 {%- set cfg = var('chw') -%}
 {%- set account_segments = cfg['segments']['account'] -%}
 {%- set segments = account_segments + cfg['segments']['ticket'] -%}
 {%- set stock_grains = cfg['metrics']['grains'] | reject('equalto', 'rolling') | list -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    period_increment={
+        'intervals': [
+            {'name': 'segments', 'model': 'int_calendar__account_segments', 'key': ['account_id', 'valid_from'],
+             'from': 'valid_from', 'to': 'valid_to', 'attrs': account_segments},
+            {'name': 'tickets', 'model': 'int_service__ticket_lifecycles', 'key': ['ticket_id'],
+             'from': 'created_date', 'to': 'first_solved_date',
+             'attrs': ['account_id', 'channel', 'category', 'is_escalated', 'first_responded_at',
+                       'frt_target_seconds', 'is_frt_within_target', 'frt_minutes', 'is_solved',
+                       'resolution_hours', 'is_fcr']},
+            {'name': 'calls', 'model': 'int_service__calls', 'key': ['call_id'],
+             'from': 'offered_date', 'to': 'null', 'attrs': ['account_id', 'is_answered_within_target']},
+        ],
+        'grains': cfg['metrics']['grains'],
+        'reach_days': cfg['rolling_windows'] | max - 1,
+    },
+    pre_hook="{{ period_increment_delete() }}",
+    post_hook="{{ period_increment_save() }}"
+) }}
+{%- set inc = period_increment() -%}
+{%- set read_from = period_increment_read_from(inc) -%}
 
 with
 
@@ -39,6 +68,9 @@ tickets_by_created as (
         tickets.*{{ metric_account_segment_columns() }}
     from tickets
     {{ metric_account_segments_join('tickets.account_id', 'tickets.created_date') }}
+    {%- if read_from is not none %}
+    where tickets.created_date >= {{ read_from }}
+    {%- endif %}
 
 ),
 
@@ -49,6 +81,9 @@ tickets_by_solved as (
     from tickets
     {{ metric_account_segments_join('tickets.account_id', 'tickets.first_solved_date') }}
     where tickets.is_solved
+    {%- if read_from is not none %}
+        and tickets.first_solved_date >= {{ read_from }}
+    {%- endif %}
 
 ),
 
@@ -58,6 +93,9 @@ calls_segmented as (
         calls.*{{ metric_account_segment_columns() }}
     from calls
     {{ metric_account_segments_join('calls.account_id', 'calls.offered_date') }}
+    {%- if read_from is not none %}
+    where calls.offered_date >= {{ read_from }}
+    {%- endif %}
 
 ),
 
@@ -156,6 +194,7 @@ open_at_{{ grain }}_end as (
         on tickets.created_date <= periods.period_end
         and (tickets.first_solved_date is null or tickets.first_solved_date > periods.period_end)
     where periods.grain = '{{ grain }}'
+        and {{ period_increment_filter(inc, 'periods.grain', 'periods.period_start') }}
 
 ),
 
@@ -216,3 +255,4 @@ final as (
 )
 
 select * from final
+where {{ period_increment_filter(inc) }}

@@ -4,14 +4,43 @@
     vars.chw.metrics.adoption_window_days days ending that day, and the number of core features.
     A feature's use on day t counts for the days t .. t + N - 1, up to the feature's next use,
     so each (account, feature) is counted once per day without a distinct over copies.
+
+    Incremental by day (macros/incremental/period_increment.sql): a run recomputes the days from
+    the first one that new feature uses (within the lookback), a subscription or core-feature
+    change or the calendar's new days reach, reading feature uses from N - 1 days before it.
 -#}
 {%- set window = var('chw')['metrics']['adoption_window_days'] -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    period_increment={
+        'watermarked': [
+            {'model': 'int_usage__account_feature_days', 'day': 'activity_date', 'extract': 'last_extract_date'},
+        ],
+        'intervals': [
+            {'name': 'subscriptions', 'model': 'int_revenue__subscriptions_converted', 'key': ['subscription_id'],
+             'from': 'start_date', 'to': 'end_date', 'attrs': ['account_id']},
+            {'name': 'core_features', 'model': 'stg_product__features', 'key': ['feature_key'],
+             'from': "'1900-01-01'", 'to': 'null', 'attrs': [], 'where': 'is_current and is_core'},
+        ],
+        'grains': ['day'],
+        'day_column': 'date_day',
+        'reach_days': window - 1,
+    },
+    pre_hook="{{ period_increment_delete() }}",
+    post_hook="{{ period_increment_save() }}"
+) }}
+{%- set inc = period_increment() -%}
+{%- set read_from = period_increment_read_from(inc) -%}
 
 with
 
 feature_days as (
 
     select * from {{ ref('int_usage__account_feature_days') }}
+    {%- if read_from is not none %}
+    where activity_date >= {{ read_from }}
+    {%- endif %}
 
 ),
 
@@ -31,6 +60,7 @@ subscriptions as (
 days as (
 
     select * from {{ ref('int_calendar__days') }}
+    where {{ period_increment_filter(inc, start_column='date_day') }}
 
 ),
 
