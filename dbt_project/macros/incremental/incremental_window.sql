@@ -40,3 +40,23 @@
     {%- set cutoff = newest - modules.datetime.timedelta(days=incremental_lookback_days()) -%}
     {{ return("cast('" ~ cutoff.strftime('%Y-%m-%d') ~ "' as date)") }}
 {%- endmacro %}
+
+{#-
+    incremental_first_touched(relation, day_expr, extract_column, cutoff)
+        In an incremental run: a date literal, the first day (`day_expr`) among the rows of
+        `relation` changed after `cutoff`, or none. The models that recompute whole days filter
+        their (large) input with `day >= <that literal>` besides joining it to the touched days:
+        a constant the engine prunes row groups with (DuckDB zone maps; events arrive in
+        roughly day order), where the join alone reads every row of history.
+-#}
+{% macro incremental_first_touched(relation, day_expr, extract_column, cutoff) -%}
+    {%- if cutoff is none or not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select cast(min(" ~ day_expr ~ ") as " ~ dbt.type_string() ~ ") from " ~ relation
+        ~ " where " ~ extract_column ~ " > " ~ cutoff
+    ) -%}
+    {%- set first = result.columns[0].values()[0] if result.rows | length > 0 else none -%}
+    {{ return(none if first is none else "cast('" ~ first[:10] ~ "' as date)") }}
+{%- endmacro %}

@@ -14,6 +14,7 @@
     on_schema_change='append_new_columns'
 ) }}
 {%- set cutoff = incremental_cutoff('last_extract_date') -%}
+{%- set first_touched = incremental_first_touched(ref('int_usage__user_days'), 'activity_date', 'last_extract_date', cutoff) -%}
 
 with
 
@@ -31,10 +32,11 @@ feature_days as (
 
 {%- if cutoff is not none %}
 
+-- int_usage__user_days itself, not the CTE: DuckDB materializes a CTE read twice (44 M rows at M)
 touched_days as (
 
     select distinct activity_date
-    from user_days
+    from {{ ref('int_usage__user_days') }}
     where last_extract_date > {{ cutoff }}
 
 ),
@@ -52,6 +54,9 @@ usage_by_day as (
     {%- if cutoff is not none %}
     inner join touched_days
         on user_days.activity_date = touched_days.activity_date
+    {%- if first_touched is not none %}
+    where user_days.activity_date >= {{ first_touched }}
+    {%- endif %}
     {%- endif %}
     group by user_days.account_id, user_days.activity_date
 
@@ -67,6 +72,9 @@ features_by_day as (
     {%- if cutoff is not none %}
     inner join touched_days
         on feature_days.activity_date = touched_days.activity_date
+    {%- if first_touched is not none %}
+    where feature_days.activity_date >= {{ first_touched }}
+    {%- endif %}
     {%- endif %}
     group by feature_days.account_id, feature_days.activity_date
 

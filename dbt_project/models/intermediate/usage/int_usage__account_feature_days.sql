@@ -14,6 +14,7 @@
     on_schema_change='append_new_columns'
 ) }}
 {%- set cutoff = incremental_cutoff('last_extract_date') -%}
+{%- set first_touched = incremental_first_touched(ref('stg_product__events'), metric_day('occurred_at'), 'extract_date', cutoff) -%}
 
 with
 
@@ -32,10 +33,11 @@ features as (
 
 {%- if cutoff is not none %}
 
+-- stg_product__events itself, not the CTE: DuckDB materializes a CTE read twice (100 M events at M)
 touched_days as (
 
     select distinct {{ metric_day('occurred_at') }} as activity_date
-    from events
+    from {{ ref('stg_product__events') }}
     where extract_date > {{ cutoff }}
 
 ),
@@ -46,6 +48,9 @@ events_to_count as (
     from events
     inner join touched_days
         on {{ metric_day('events.occurred_at') }} = touched_days.activity_date
+    {%- if first_touched is not none %}
+    where events.occurred_at >= cast({{ first_touched }} as {{ dbt.type_timestamp() }})
+    {%- endif %}
 
 ),
 {%- else %}
