@@ -244,3 +244,22 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- The interval inputs several metric models share, by name: 'segments' (the account's segment
+    attributes, SCD-2), 'subscriptions' (which days an account is covered), 'core_features' (the
+    core feature catalogue: a change recomputes everything). -#}
+{% macro period_increment_intervals(names) -%}
+    {%- set known = {
+        'segments': {'name': 'segments', 'model': 'int_calendar__account_segments', 'key': ['account_id', 'valid_from'],
+                     'from': 'valid_from', 'to': 'valid_to', 'attrs': var('chw')['segments']['account']},
+        'subscriptions': {'name': 'subscriptions', 'model': 'int_revenue__subscriptions_converted',
+                          'key': ['subscription_id'], 'from': 'start_date', 'to': 'end_date', 'attrs': ['account_id']},
+        'core_features': {'name': 'core_features', 'model': 'stg_product__features', 'key': ['feature_key'],
+                          'from': "'1900-01-01'", 'to': 'null', 'attrs': [], 'where': 'is_current and is_core'},
+    } -%}
+    {%- set picked = [] -%}
+    {%- for name in names -%}
+        {%- do picked.append(known[name]) -%}
+    {%- endfor -%}
+    {{ return(picked) }}
+{%- endmacro %}

@@ -22,9 +22,7 @@
     materialized='incremental',
     incremental_strategy='append',
     period_increment={
-        'intervals': [
-            {'name': 'segments', 'model': 'int_calendar__account_segments', 'key': ['account_id', 'valid_from'],
-             'from': 'valid_from', 'to': 'valid_to', 'attrs': account_segments},
+        'intervals': period_increment_intervals(['segments']) + [
             {'name': 'tickets', 'model': 'int_service__ticket_lifecycles', 'key': ['ticket_id'],
              'from': 'created_date', 'to': 'first_solved_date',
              'attrs': ['account_id', 'channel', 'category', 'is_escalated', 'first_responded_at',

@@ -17,12 +17,7 @@
         'watermarked': [
             {'model': 'int_usage__account_feature_days', 'day': 'activity_date', 'extract': 'last_extract_date'},
         ],
-        'intervals': [
-            {'name': 'subscriptions', 'model': 'int_revenue__subscriptions_converted', 'key': ['subscription_id'],
-             'from': 'start_date', 'to': 'end_date', 'attrs': ['account_id']},
-            {'name': 'core_features', 'model': 'stg_product__features', 'key': ['feature_key'],
-             'from': "'1900-01-01'", 'to': 'null', 'attrs': [], 'where': 'is_current and is_core'},
-        ],
+        'intervals': period_increment_intervals(['subscriptions', 'core_features']),
         'grains': ['day'],
         'day_column': 'date_day',
         'reach_days': window - 1,
