@@ -108,7 +108,8 @@
 {%- endmacro %}
 
 {% macro period_increment() -%}
-    {%- if not (execute and is_incremental()) -%}
+    {#- a dbt unit test renders the model without a relation of its own (`this` is none) -#}
+    {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set spec = period_increment_spec() -%}
