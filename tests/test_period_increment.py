@@ -9,12 +9,13 @@ plus two later extracts written here:
                  denominator) change from then on, which no extract date of the event inputs
                  shows, only the snapshot of subscription intervals; and ticket T5 (created
                  03-28, open) is re-sent solved on 04-20.
-The warehouse is built over E1..E3, then E4 is added and the usage and service metric models are
-built incrementally (with everything upstream, int_usage__account_adoption_daily included), and
-a copy of the E1..E3 warehouse is built with --full-refresh: the three incremental-by-period
+The warehouse is built over E1..E3, then E4 is added and the usage and service metric models and
+fct_survey_responses are built incrementally (with everything upstream,
+int_usage__account_adoption_daily included), and
+a copy of the E1..E3 warehouse is built with --full-refresh: the four incremental-by-period
 tables must be identical row for row to the rebuilt ones, and the runs must have started at
 2026-04-15 (usage, adoption; the lookback alone would have started at 2026-05-25) and 2026-03-28
-(service). A further run with
+(service, survey responses). A further run with
 nothing new recomputes only the lookback window and changes no row.
 """
 
@@ -41,6 +42,7 @@ DBT = Path(sys.executable).parent / "dbt"
 MODEL = "int_metric_values__usage"
 SERVICE = "int_metric_values__service"
 ADOPTION = "int_usage__account_adoption_daily"
+RESPONSES = "fct_survey_responses"
 E3, E4 = "2026-06-01", "2026-06-02"
 COLUMNS = ("metric, grain, period_start, window_days, segment_type, segment_value, value, numerator, "
            "denominator, sample_size, ci_low, ci_high, is_low_sample")
@@ -69,7 +71,7 @@ def dbt_run(data: Path, warehouse: Path, *extra: str) -> str:
                CHW_MODELS_DIR=str(data / "models"), DBT_SEND_ANONYMOUS_USAGE_STATS="False")
     target = warehouse.parent / "target"
     proc = subprocess.run(
-        [str(DBT), "build", "--select", f"+{MODEL}", f"+{SERVICE}", "--exclude-resource-type", "test", "--exclude-resource-type",
+        [str(DBT), "build", "--select", f"+{MODEL}", f"+{SERVICE}", f"+{RESPONSES}", "--exclude-resource-type", "test", "--exclude-resource-type",
          "unit_test", *extra, "--project-dir", str(DBT_DIR),
          "--profiles-dir", str(DBT_DIR), "--target-path", str(target), "--log-path", str(target / "logs")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
@@ -81,8 +83,9 @@ def dbt_run(data: Path, warehouse: Path, *extra: str) -> str:
 def rows(warehouse: Path, model: str = MODEL) -> list[tuple]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        columns = "*" if model == ADOPTION else COLUMNS
-        return sorted(con.execute(f"select {columns} from intermediate.{model}").fetchall(), key=repr)
+        columns = COLUMNS if model.startswith("int_metric_values") else "*"
+        schema = "marts" if model == RESPONSES else "intermediate"
+        return sorted(con.execute(f"select {columns} from {schema}.{model}").fetchall(), key=repr)
     finally:
         con.close()
 
@@ -124,8 +127,9 @@ def test_a_late_interval_change_is_recomputed_like_a_full_build(built):
     assert recomputed_from(out) == "periods from 2026-04-15"
     assert recomputed_from(out, ADOPTION) == "periods from 2026-04-15"
     assert recomputed_from(out, SERVICE) == "periods from 2026-03-28"
+    assert recomputed_from(out, RESPONSES) == "periods from 2026-03-28"  # T5 is open before answers
     dbt_run(data, full, "--full-refresh")
-    for model in (ADOPTION, SERVICE):
+    for model in (ADOPTION, SERVICE, RESPONSES):
         assert rows(incremental, model) == rows(full, model), model
     # T5 no longer open at the end of April
     assert ("unresolved_tickets", "month", "2026-04-01") in {

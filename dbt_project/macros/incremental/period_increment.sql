@@ -41,8 +41,8 @@
                                        model selects exactly these, so periods never reached keep
                                        their rows and no period is written twice
     Pre-hook: period_increment_delete(); post-hook: period_increment_save() (the snapshot, in
-    `<model>__increment_state`). Both run in the model's transaction: a killed build leaves the
-    previous rows and the previous snapshot.
+    `intermediate.<model>__increment_state`). Both run in the model's transaction: a killed
+    build leaves the previous rows and the previous snapshot.
 
     Cost: the dirty-day and snapshot queries read indexed extract dates and a few thousand
     interval rows; a daily run then reads about a quarter plus reach_days of observations,
@@ -57,8 +57,10 @@
     {{ return(spec) }}
 {%- endmacro %}
 
+{#- Always in the intermediate schema, whatever the model's: a mart's snapshot must not be
+    published with the marts (serving file, Parquet export). -#}
 {% macro period_increment_state_relation() -%}
-    {{ return(api.Relation.create(database=this.database, schema=this.schema,
+    {{ return(api.Relation.create(database=this.database, schema=generate_schema_name('intermediate', none),
                                   identifier=this.identifier ~ '__increment_state', type='table')) }}
 {%- endmacro %}
 

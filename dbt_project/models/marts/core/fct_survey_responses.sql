@@ -3,20 +3,56 @@
     classes, and the account's behaviour in the vars.chw.metrics.behaviour_window_days days
     before the answer: product events and active users on the days before the response day,
     and tickets open at any moment of that window.
+
+    Incremental by response day (macros/incremental/period_increment.sql): responses and tickets
+    are snapshotted per build, user-days are watermarked; a run replaces the responses from the
+    first day a new, re-sent or changed response, a changed ticket or a late user-day reaches.
 -#}
 {%- set window = var('chw')['metrics']['behaviour_window_days'] -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    period_increment={
+        'watermarked': [
+            {'model': 'int_usage__user_days', 'day': 'activity_date', 'extract': 'last_extract_date'},
+        ],
+        'intervals': [
+            {'name': 'responses', 'model': 'int_surveys__responses_normalized', 'key': ['response_id'],
+             'from': 'response_date', 'to': 'null',
+             'attrs': ['invitation_id', 'survey_id', 'account_id', 'contact_id', 'score', 'responded_at',
+                       'first_extract_date', 'survey_metric', 'scale_min', 'scale_max', 'higher_is_better',
+                       'touchpoint', 'channel', 'owner_team', 'is_satisfied', 'csat_score_norm', 'nps_class',
+                       'nps_score', 'ces_effort']},
+            {'name': 'tickets', 'model': 'int_service__ticket_lifecycles', 'key': ['ticket_id'],
+             'from': 'created_date', 'to': 'first_solved_date', 'attrs': ['account_id', 'created_at', 'first_solved_at']},
+        ],
+        'grains': ['day'],
+        'day_column': 'response_date',
+        'reach_days': window,
+    },
+    pre_hook="{{ period_increment_delete() }}",
+    post_hook="{{ period_increment_save() }}"
+) }}
+{%- set inc = period_increment() -%}
+{%- set read_from = period_increment_read_from(inc) -%}
+-- depends_on: {{ ref('int_calendar__days') }}
 
 with
 
 responses as (
 
     select * from {{ ref('int_surveys__responses_normalized') }}
+    where {{ period_increment_filter(inc) }}
 
 ),
 
 user_days as (
 
     select * from {{ ref('int_usage__user_days') }}
+    {%- if read_from is not none %}
+    where activity_date >= {{ read_from }}
+    {%- endif %}
 
 ),
 
