@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from orchestration.lib.paths import DBT_PROJECT_DIR, PROJECT_ROOT, Paths, current
 
@@ -58,13 +58,37 @@ def export_env(paths: Paths) -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
+def instance_config(home: Path) -> str:
+    """The project's dagster.yaml as the instance in `home` needs it: the event log's folder
+    written out (a storage class is not told its instance's folder; see dagster_event_log)."""
+    config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    event_log = config.get("event_log_storage")
+    if event_log:
+        event_log.setdefault("config", {})["base_dir"] = str(Path(home).resolve() / "history" / "runs")
+    header = f"# Written from {PROJECT_ROOT / 'dagster.yaml'} (orchestration.pipeline.dagster_home): edit that file.\n"
+    return header + yaml.safe_dump(config, sort_keys=False)
+
+
+def write_instance_config(home: Path) -> bool:
+    """Write `home`/dagster.yaml from the project's; return whether it changed. The project's
+    file is the configuration, so an instance made by an older checkout gets new settings."""
+    target = Path(home) / "dagster.yaml"
+    wanted = instance_config(home)
+    if target.exists() and target.read_text() == wanted:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    existed = target.exists()
+    target.write_text(wanted)
+    if existed:
+        log(f"{target}: updated from the project's dagster.yaml")
+    return True
+
+
 def dagster_home(paths: Paths) -> str:
     """A persistent Dagster instance beside the warehouse, configured by the repo's dagster.yaml."""
     home = os.environ.get("DAGSTER_HOME") or str(paths.data / "dagster_home")
     os.makedirs(home, exist_ok=True)
-    target = os.path.join(home, "dagster.yaml")
-    if not os.path.exists(target):
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", target)
+    write_instance_config(Path(home))
     os.environ["DAGSTER_HOME"] = home
     return home
 

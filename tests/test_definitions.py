@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import dagster as dg
 import pytest
 
@@ -61,6 +63,49 @@ def test_dbt_steps_skip_dagster_dbts_unused_in_process_adapter(defs):
     assert callable(getattr(DbtCliResource, "_initialize_dbt_core_adapter", None))
     assert isinstance(dbt_resource, WarehouseDbtCliResource)
     assert dbt_resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_dbt_version_is_read_without_starting_dbt(defs, monkeypatch):
+    """dagster-dbt would run `dbt --version` (a whole dbt start) once per run to learn what the
+    package metadata already says; the override must still hook into the pinned dagster-dbt."""
+    import importlib.metadata
+
+    import dagster_dbt.core.resource
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.defs.transform.dbt import WarehouseDbtCliResource, dbt_resource
+
+    assert isinstance(DbtCliResource.__dict__.get("_cli_version"), cached_property)
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"started a process: {args}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
+    fresh = WarehouseDbtCliResource(**{k: getattr(dbt_resource, k) for k in ("project_dir", "profiles_dir", "dbt_executable")})
+    assert str(fresh._cli_version) == importlib.metadata.version("dbt-core")
+
+
+def test_old_dbt_invocation_folders_are_pruned(tmp_path):
+    """Each dbt command of a run gets its own folder (~30 MB a run, tiny preset): the newest
+    KEEP_INVOCATIONS stay, older ones go; the shared manifest and anything else stay."""
+    import os
+
+    from orchestration.defs.transform.dbt import prune_invocation_folders
+
+    for i in range(8):
+        folder = tmp_path / f"dbt_warehouse-run{i}-abc"
+        folder.mkdir()
+        (folder / ("run_results.json" if i % 2 else "dbt.log")).write_text("{}")
+        os.utime(folder, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "manifest.json").write_text("{}")
+    (tmp_path / "compiled").mkdir()  # a folder that is no dbt invocation
+
+    pruned = prune_invocation_folders(tmp_path, keep=3)
+
+    assert sorted(p.name for p in pruned) == [f"dbt_warehouse-run{i}-abc" for i in range(5)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "compiled", "dbt_warehouse-run5-abc", "dbt_warehouse-run6-abc", "dbt_warehouse-run7-abc", "manifest.json",
+    ]
 
 
 def test_schedule_and_sensors(defs):

@@ -7,7 +7,6 @@ The full kill-and-re-run path is exercised by tests/test_faults.py (slow).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +14,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.lib.paths import PROJECT_ROOT, Paths
-from orchestration.pipeline import owner_tags, release_abandoned_runs
+from orchestration.lib.paths import Paths
+from orchestration.pipeline import owner_tags, release_abandoned_runs, write_instance_config
 
 
 @pytest.fixture
 def instance(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    write_instance_config(home)
     with dg.DagsterInstance.from_config(str(home)) as inst:
         inst.event_log_storage.set_concurrency_slots("warehouse", 1)
         yield inst

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.pipeline import write_instance_config
 from tests.browser import artifacts_dir, chromium_page, free_port, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def webserver(tmp_path_factory):
     require_chromium()
     data = tmp_path_factory.mktemp("ui_data")
     home = tmp_path_factory.mktemp("ui_home")
-    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")  # telemetry off, pools
+    write_instance_config(home)  # telemetry off, pools, event log storage
     env = _env(data, home)
     # one real pipeline run on the small demo preset first (100 days, so NPS surveys were sent;
     # it also prepares the dbt manifest the code location loads): the UI then has
