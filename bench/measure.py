@@ -6,6 +6,7 @@ No third-party dependency (psutil is not in the environment):
   ru_maxrss is the peak of the single largest process of that tree.
 - The whole tree's RSS (sum over the child and its live descendants) is polled from /proc
   every 0.2 s, so concurrent processes (Dagster + dbt) are counted together: tree_peak_rss.
+  At the peak, the processes it was made of and the time are kept (extra.tree_peak_*).
 - Spill: the size of the given directories (DuckDB temp_directory, `<db>.tmp`) is polled
   too; the peak is reported.
 - The load average (1 min) before and after, because other people share the machine.
@@ -64,20 +65,32 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _tree_rss(pid: int) -> int:
-    total, stack, seen = 0, [pid], set()
+def _tree_rss_by_pid(pid: int) -> dict[int, int]:
+    """RSS in bytes of `pid` and each live descendant."""
+    rss, stack = {}, [pid]
     while stack:
         p = stack.pop()
-        if p in seen:
+        if p in rss:
             continue
-        seen.add(p)
         try:
             with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * PAGE
+                rss[p] = int(fh.read().split()[1]) * PAGE
         except (OSError, IndexError, ValueError):
             continue
         stack.extend(_children(p))
-    return total
+    return rss
+
+
+def _tree_rss(pid: int) -> int:
+    return sum(_tree_rss_by_pid(pid).values())
+
+
+def _command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()[:160]
+    except OSError:
+        return "?"
 
 
 def dir_size(path: Path) -> int:
@@ -115,7 +128,15 @@ def run_measured(
 
     def poll() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            by_pid = _tree_rss_by_pid(proc.pid)
+            total = sum(by_pid.values())
+            if total > peak[0]:
+                # which processes made up the tree at its peak, and when (which phase set it)
+                peak[0] = total
+                m.extra["tree_peak_at_s"] = round(time.monotonic() - t0, 1)
+                m.extra["tree_peak_processes"] = sorted(
+                    ([round(r / 2**20), _command_line(p)] for p, r in by_pid.items()), reverse=True
+                )
             if spill_dirs:
                 peak[1] = max(peak[1], sum(dir_size(Path(d)) for d in spill_dirs))
             if timeout_s and time.monotonic() - t0 > timeout_s:
