@@ -280,6 +280,7 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
         ingest_ok = ingest.success
         failures += _failure_messages(ingest)
         log(f"ingest run {ingest.run_id}: {'success' if ingest_ok else 'FAILED'}")
+        del ingest  # its result holds every event of the run (one per asset and extract date)
         before, after = release_freed_memory()
         log(f"memory of this process after ingest: {before:,.0f} MiB, {after:,.0f} MiB once freed memory is returned")
     if not dates:
