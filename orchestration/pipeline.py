@@ -60,7 +60,7 @@ def export_env(paths: Paths) -> None:
 
 def instance_config(home: Path) -> str:
     """The project's dagster.yaml as the instance in `home` needs it: the event log's folder
-    written out (a storage class is not told its instance's folder; see dagster_event_log)."""
+    written out (a storage class is not told its instance's folder; see orchestration.event_log_storage)."""
     config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
     event_log = config.get("event_log_storage")
     if event_log:

@@ -1,7 +1,7 @@
 """The Dagster instance's event log: the project's storage class, configured from dagster.yaml.
 
 PooledSqliteEventLogStorage keeps a SQLite engine per database instead of building one per event
-(orchestration/lib/dagster_event_log.py). What must not change: where events are stored, that
+(orchestration/event_log_storage.py). What must not change: where events are stored, that
 another process (the webserver) reads them while the writer's connections stay open, and that a
 wipe leaves a working instance.
 """
@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from orchestration.lib.dagster_event_log import PooledSqliteEventLogStorage
+from orchestration.event_log_storage import PooledSqliteEventLogStorage
 from orchestration.lib.paths import PROJECT_ROOT
 from orchestration.pipeline import dagster_home, write_instance_config
 
@@ -54,7 +54,7 @@ def test_instance_config_names_the_event_log_folder(tmp_path):
     write_instance_config(tmp_path)
     config = yaml.safe_load((tmp_path / "dagster.yaml").read_text())
     storage = config["event_log_storage"]
-    assert (storage["module"], storage["class"]) == ("orchestration.lib.dagster_event_log", "PooledSqliteEventLogStorage")
+    assert (storage["module"], storage["class"]) == ("orchestration.event_log_storage", "PooledSqliteEventLogStorage")
     assert storage["config"]["base_dir"] == str(tmp_path.resolve() / "history" / "runs")
     # the rest is the project's file as it is
     project = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
