@@ -304,10 +304,12 @@ def _rss_mib() -> float:
 def release_freed_memory() -> tuple[float, float]:
     """Hand memory that ingest freed back to the OS before dbt starts (RSS before and after, MiB).
 
-    Ingest runs in this process (pandas, great-expectations, DuckDB). glibc keeps freed memory
-    for reuse, so this process stayed hundreds of MiB larger while dbt, a child process, used its
-    own 3 GB: the peak-memory budget counts both. `malloc_trim` is glibc's; elsewhere only the
-    garbage collection runs."""
+    Ingest runs in this process (pandas, great-expectations, DuckDB), which then sits beside dbt
+    (a child process with its own 3 GB) for the whole transform: the peak-memory budget counts
+    both. glibc keeps freed memory for reuse; `malloc_trim` (glibc's; elsewhere only the garbage
+    collection runs) hands it back. At M that was 53 of 702 MiB (bench/RESULTS.md, session 7):
+    most of what ingest leaves is the native memory of the libraries it loaded, which only a
+    separate process would give back."""
     import ctypes
     import ctypes.util
     import gc
