@@ -81,10 +81,6 @@ def _tree_rss_by_pid(pid: int) -> dict[int, int]:
     return rss
 
 
-def _tree_rss(pid: int) -> int:
-    return sum(_tree_rss_by_pid(pid).values())
-
-
 def _command_line(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:

@@ -110,7 +110,7 @@ def prune_invocation_folders(target: Path, keep: int = KEEP_INVOCATIONS) -> list
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(BUILD_ARGS, context=context).stream()
-    pruned = prune_invocation_folders(Path(os.environ["DBT_TARGET_PATH"]))
+    pruned = prune_invocation_folders(Path(dbt_project.target_path))
     if pruned:
         context.log.info(f"deleted {len(pruned)} old dbt invocation folders (kept the newest {KEEP_INVOCATIONS})")
 
