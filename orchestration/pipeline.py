@@ -8,7 +8,8 @@ up in the UI afterwards:
 2. register the extract dates found in the landing zone as partitions;
 3. one ingest run (single-run backfill, in date order) over the extract dates that changed since
    they were ingested, from the earliest changed one on (`landing_state`): a re-run with nothing
-   new ingests nothing, a daily run ingests its day;
+   new ingests nothing, a daily run ingests its day. It runs in a child process, so the memory
+   ingest's libraries hold is gone before dbt starts (`ingest_process`);
 4. one transform run: dbt -> Python models -> dbt.
 """
 
@@ -235,6 +236,7 @@ def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = N
 
 
 def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResult:
+    from orchestration.ingest_process import run_ingest_in_child
     from orchestration.lib.ingest.discover import discover_extract_dates
     from orchestration.lib.ingest.landing_state import dates_to_ingest
 
@@ -265,24 +267,13 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
         skipped = len(dates) - len(to_ingest)
         also = f" ({skipped} earlier dates ingested and unchanged)" if skipped else ""
         log(f"ingesting {len(to_ingest)} extract dates, {to_ingest[0]} .. {to_ingest[-1]}, in one run{also}")
-        from orchestration.defs.automation import one_planned_event_per_asset
-
-        with one_planned_event_per_asset():  # not one planned event per asset x extract date
-            ingest = defs.get_job_def("ingest_job").execute_in_process(
-                instance=instance,
-                tags={
-                    **tags,
-                    "dagster/asset_partition_range_start": to_ingest[0],
-                    "dagster/asset_partition_range_end": to_ingest[-1],
-                },
-                raise_on_error=False,
-            )
+        # in a child process: the memory of the libraries ingest loads leaves with it (ingest_process)
+        ingest = run_ingest_in_child(to_ingest, tags)
         ingest_ok = ingest.success
-        failures += _failure_messages(ingest)
-        log(f"ingest run {ingest.run_id}: {'success' if ingest_ok else 'FAILED'}")
-        del ingest  # its result holds every event of the run (one per asset and extract date)
-        before, after = release_freed_memory()
-        log(f"memory of this process after ingest: {before:,.0f} MiB, {after:,.0f} MiB once freed memory is returned")
+        failures += ingest.failures
+        log(f"ingest run {ingest.run_id or '(none recorded)'}: {'success' if ingest_ok else 'FAILED'}")
+        if ingest.run_id is None:  # the child died mid-run: its run must not stay "in progress"
+            release_abandoned_runs(instance, paths)
     if not dates:
         log("no extract dates in the landing zone: building empty marts")
 
@@ -292,41 +283,11 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     )
     log(f"transform run {transform.run_id}: {'success' if transform.success else 'FAILED'}")
     if not transform.success:
-        failures += _failure_messages(transform) + _dbt_errors(transform.run_id)
+        failures += failure_messages(transform) + _dbt_errors(transform.run_id)
     return PipelineResult(dates, ingest_ok, transform.success, time.monotonic() - started, failures, to_ingest)
 
 
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def release_freed_memory() -> tuple[float, float]:
-    """Hand memory that ingest freed back to the OS before dbt starts (RSS before and after, MiB).
-
-    Ingest runs in this process (pandas, great-expectations, DuckDB), which then sits beside dbt
-    (a child process with its own 3 GB) for the whole transform: the peak-memory budget counts
-    both. glibc keeps freed memory for reuse; `malloc_trim` (glibc's; elsewhere only the garbage
-    collection runs) hands it back. At M that was 53 of 702 MiB (bench/RESULTS.md, session 7):
-    most of what ingest leaves is the native memory of the libraries it loaded, which only a
-    separate process would give back."""
-    import ctypes
-    import ctypes.util
-    import gc
-
-    if not os.path.exists("/proc/self/statm"):
-        return 0.0, 0.0
-    before = _rss_mib()
-    gc.collect()
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        libc = ctypes.CDLL(libc_name)
-        if hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
-    return before, _rss_mib()
-
-
-def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     """The error of every failed step of a run (e.g. a failed blocking asset check)."""
     out = []
     for event in result.all_events:

@@ -59,6 +59,28 @@ def test_run_ends_by_saying_where_things_are(pipeline):
     assert "make ui" in out
 
 
+def test_ingest_ran_in_a_child_process_and_transform_in_the_pipeline_process(pipeline):
+    """Ingest's libraries keep their memory until their process ends: it runs in a child, so the
+    pipeline process beside dbt is small (orchestration/ingest_process.py). Both runs carry the
+    pipeline process's owner tags; Dagster records which process wrote each event."""
+    import dagster as dg
+
+    from orchestration.pipeline import OWNER_TAG_PID
+
+    with dg.DagsterInstance.from_config(str(pipeline["data"] / "dagster_home")) as instance:
+        writers = {}
+        for job in ("ingest_job", "transform_job"):
+            (run,) = instance.get_runs(filters=dg.RunsFilter(job_name=job), limit=1)
+            step_events = [e.dagster_event for e in instance.all_logs(run.run_id) if e.step_key and e.dagster_event]
+            assert step_events, job
+            writers[job] = ({event.pid for event in step_events} - {None}, int(run.tags[OWNER_TAG_PID]))
+    ingest_pids, ingest_owner = writers["ingest_job"]
+    transform_pids, transform_owner = writers["transform_job"]
+    assert ingest_owner == transform_owner  # one pipeline process owns both runs
+    assert transform_pids == {transform_owner}
+    assert len(ingest_pids) == 1 and transform_owner not in ingest_pids
+
+
 def test_every_landing_file_is_in_the_load_log(pipeline, con):
     landing: Path = pipeline["landing"]
     files = {str(p.relative_to(landing)) for p in landing.rglob("*") if p.suffix in {".csv", ".jsonl", ".parquet"}}
