@@ -48,6 +48,16 @@ def test_marts_have_owners_groups_and_descriptions(defs):
     assert "One row per" in (node.description or "")
 
 
+def test_the_serving_copy_waits_for_every_table_it_publishes(defs):
+    """The publish copies every table of the marts and audit schemas: each is upstream of it, so
+    Dagster never publishes before a later dbt step has built one (marts.health_score_evidence)."""
+    graph = defs.resolve_asset_graph()
+    published = {k for k in graph.get_all_asset_keys() if k.path[0] in ("marts", "audit")}
+    assert dg.AssetKey(["marts", "health_score_evidence"]) in published
+    serve = graph.get(dg.AssetKey(["serve", "marts_duckdb"]))
+    assert published - serve.parent_keys == set()
+
+
 def test_dbt_tests_are_asset_checks(defs):
     graph = defs.resolve_asset_graph()
     assert any(k.asset_key == dg.AssetKey(["staging", "stg_crm__accounts"]) for k in graph.asset_check_keys)

@@ -41,8 +41,9 @@ def pipeline(tmp_path_factory):
     first = run_cli("run", landing=landing, data=data)
     warehouse = data / "warehouse.duckdb"
     fingerprints = table_fingerprints(warehouse)
+    serving = table_fingerprints(data / "serving" / "chw.duckdb")
     return {"summary": summary, "landing": landing, "data": data, "warehouse": warehouse,
-            "first_output": first.stdout, "fingerprints": fingerprints}
+            "first_output": first.stdout, "fingerprints": fingerprints, "serving_fingerprints": serving}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,14 @@ def test_ingest_ran_in_a_child_process_and_transform_in_the_pipeline_process(pip
     assert ingest_owner == transform_owner  # one pipeline process owns both runs
     assert transform_pids == {transform_owner}
     assert len(ingest_pids) == 1 and transform_owner not in ingest_pids
+
+
+def test_the_first_runs_serving_copy_holds_every_mart_as_built(pipeline):
+    """Published after the last dbt step: every marts and audit table of the warehouse, same rows."""
+    built = {name: fp for name, fp in pipeline["fingerprints"].items() if name.split(".")[0] in ("marts", "audit")}
+    served = {name: fp for name, fp in pipeline["serving_fingerprints"].items() if name in built}
+    assert "marts.health_score_evidence" in built
+    assert served == built
 
 
 def test_every_landing_file_is_in_the_load_log(pipeline, con):

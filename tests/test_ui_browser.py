@@ -171,9 +171,7 @@ def test_mart_page_shows_owners_group_kinds_description(webserver):
 
 
 def test_serve_assets_in_the_ui(webserver):
-    keys = _asset_keys(webserver)
-    if "serve/dashboard" not in keys:
-        pytest.skip("the serve assets are not wired into orchestration/definitions.py yet (serve_assets)")
+    assert "serve/dashboard" in _asset_keys(webserver)
     with chromium_page(width=1600, height=1000) as page:
         page.goto(f"{webserver}/assets/serve/dashboard")
         _dismiss_popups(page)

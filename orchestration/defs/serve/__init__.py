@@ -1,7 +1,21 @@
 """Serving: the published DuckDB copy for BI (+ Parquet) and the static dashboard."""
 
-from orchestration.defs.serve.assets import DASHBOARD, MARTS_DUCKDB, dashboard, marts_duckdb
+from collections.abc import Iterable
 
-serve_assets = [marts_duckdb, dashboard]
+import dagster as dg
 
-__all__ = ["DASHBOARD", "MARTS_DUCKDB", "dashboard", "marts_duckdb", "serve_assets"]
+from orchestration.defs.serve.assets import (
+    DASHBOARD,
+    MARTS_DUCKDB,
+    build_marts_duckdb,
+    dashboard,
+    published_tables,
+)
+
+
+def build_serve_assets(upstream: Iterable[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """The publish (downstream of every marts and audit table among `upstream`) and the dashboard."""
+    return [build_marts_duckdb(published_tables(upstream)), dashboard]
+
+
+__all__ = ["DASHBOARD", "MARTS_DUCKDB", "build_marts_duckdb", "build_serve_assets", "dashboard", "published_tables"]

@@ -8,62 +8,75 @@ selects everything downstream of ingestion); a failed dbt build skips them, so t
 and dashboard stay in place.
 """
 
+from collections.abc import Iterable
+
 import dagster as dg
 
 from orchestration.lib.dashboard import render_dashboard
 from orchestration.lib.paths import current
-from orchestration.lib.publish import publish
+from orchestration.lib.publish import DEFAULT_SCHEMAS, publish
 
 WAREHOUSE_POOL = "warehouse"  # the publish reads the warehouse: it queues behind dbt, the writer
 OWNERS = ["team:data-engineering"]
 DASHBOARD_OWNERS = ["team:data-engineering", "team:customer-success-ops"]
-MART_DEPS = [
-    dg.AssetKey(["marts", "metric_values"]),
-    dg.AssetKey(["marts", "account_health"]),
-    dg.AssetKey(["marts", "alerts"]),
-]
 MARTS_DUCKDB = dg.AssetKey(["serve", "marts_duckdb"])
 DASHBOARD = dg.AssetKey(["serve", "dashboard"])
 
 
-@dg.asset(
-    key=MARTS_DUCKDB,
-    deps=MART_DEPS,
-    group_name="serve",
-    owners=OWNERS,
-    kinds={"duckdb", "parquet"},
-    pool=WAREHOUSE_POOL,
-    tags={"layer": "serve"},
-    description=(
-        "The published copy for BI: every table of the warehouse's `marts` and `audit` schemas, copied into "
-        "a new DuckDB file and swapped in atomically as `serving/chw.duckdb` (readers of the old copy keep "
-        "it; nobody sees a half-built mart; the pipeline is never blocked by a reader), plus one Parquet file "
-        "per mart in `serving/parquet/`. Open it read-only: `ATTACH 'serving/chw.duckdb' AS serving "
-        "(READ_ONLY); USE serving;`."
-    ),
-)
-def marts_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    paths = current()
-    result = publish(paths.warehouse, paths.serving)
-    marts = [t for t in result.tables if t.schema == "marts"]
-    context.log.info(
-        f"published {len(result.tables)} tables ({result.rows:,} rows) to {result.serving_file} in {result.seconds:.2f} s"
+def published_tables(asset_defs: Iterable[dg.AssetsDefinition]) -> list[dg.AssetKey]:
+    """The asset keys of the tables the publish copies (schemas `marts` and `audit`)."""
+    return sorted(
+        {key for assets in asset_defs for key in assets.keys if key.path[0] in DEFAULT_SCHEMAS},
+        key=lambda key: key.to_user_string(),
     )
-    return dg.MaterializeResult(
-        metadata={
-            "serving_file": dg.MetadataValue.path(str(result.serving_file)),
-            "parquet_dir": dg.MetadataValue.path(str(result.parquet_dir)),
-            "tables": dg.MetadataValue.int(len(result.tables)),
-            "mart_tables": dg.MetadataValue.int(len(marts)),
-            "rows": dg.MetadataValue.int(result.rows),
-            "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
-            "parquet_files": dg.MetadataValue.int(len(result.parquet_files)),
-            "table_rows": dg.MetadataValue.md(
-                "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t.qualified} | {t.rows:,} |" for t in result.tables)
-            ),
-            "published_at": dg.MetadataValue.text(result.published_at),
-        }
+
+
+def build_marts_duckdb(published: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
+    """The publish asset, downstream of every table it copies (`published_tables` of the dbt
+    assets). With only a few marts listed, Dagster published before marts.health_score_evidence,
+    which a later dbt step builds (after the back-test that reads account_health): the first
+    run's copy lacked it, later copies held the previous run's."""
+
+    @dg.asset(
+        key=MARTS_DUCKDB,
+        deps=list(published),
+        group_name="serve",
+        owners=OWNERS,
+        kinds={"duckdb", "parquet"},
+        pool=WAREHOUSE_POOL,
+        tags={"layer": "serve"},
+        description=(
+            "The published copy for BI: every table of the warehouse's `marts` and `audit` schemas, copied into "
+            "a new DuckDB file and swapped in atomically as `serving/chw.duckdb` (readers of the old copy keep "
+            "it; nobody sees a half-built mart; the pipeline is never blocked by a reader), plus one Parquet file "
+            "per mart in `serving/parquet/`. Open it read-only: `ATTACH 'serving/chw.duckdb' AS serving "
+            "(READ_ONLY); USE serving;`."
+        ),
     )
+    def marts_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        paths = current()
+        result = publish(paths.warehouse, paths.serving)
+        marts = [t for t in result.tables if t.schema == "marts"]
+        context.log.info(
+            f"published {len(result.tables)} tables ({result.rows:,} rows) to {result.serving_file} in {result.seconds:.2f} s"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "serving_file": dg.MetadataValue.path(str(result.serving_file)),
+                "parquet_dir": dg.MetadataValue.path(str(result.parquet_dir)),
+                "tables": dg.MetadataValue.int(len(result.tables)),
+                "mart_tables": dg.MetadataValue.int(len(marts)),
+                "rows": dg.MetadataValue.int(result.rows),
+                "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+                "parquet_files": dg.MetadataValue.int(len(result.parquet_files)),
+                "table_rows": dg.MetadataValue.md(
+                    "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t.qualified} | {t.rows:,} |" for t in result.tables)
+                ),
+                "published_at": dg.MetadataValue.text(result.published_at),
+            }
+        )
+
+    return marts_duckdb
 
 
 @dg.asset(
