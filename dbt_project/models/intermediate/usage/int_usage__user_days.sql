@@ -12,7 +12,8 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='activity_date',
-    on_schema_change='append_new_columns'
+    on_schema_change='append_new_columns',
+    pre_hook="{{ record_increment_cutoff('last_extract_date') }}"
 ) }}
 {%- set cutoff = incremental_cutoff('last_extract_date') -%}
 {%- set first_touched = incremental_first_touched(ref('stg_product__events'), metric_day('occurred_at'), 'extract_date', cutoff) -%}

@@ -5,7 +5,8 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='event_id',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    pre_hook="{{ record_increment_cutoff('extract_date') }}"
 ) }}
 {%- set cutoff = incremental_cutoff('extract_date') -%}
 {%- set columns = [

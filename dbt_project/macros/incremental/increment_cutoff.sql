@@ -1,0 +1,30 @@
+{#-
+    The cutoff an incremental model used in its last build, kept for the tests that check only
+    what that build wrote (tests/generic/unique_in_increment.sql).
+
+    record_increment_cutoff(column)
+        Pre-hook of a model whose increments follow incremental_cutoff(column): stores the
+        cutoff this build uses (null in a full build) in `intermediate.<model>__increment_cutoff`.
+        A pre-hook sees the table before the build, so it computes the model's own cutoff; it
+        runs in the model's transaction, so a failed build keeps the previous value.
+    increment_cutoff_relation(relation)
+        Where that value is kept: the intermediate schema, whatever the model's (a mart's
+        bookkeeping must not be published with the marts).
+-#}
+{% macro increment_cutoff_relation(relation) -%}
+    {{ return(api.Relation.create(database=relation.database, schema=generate_schema_name('intermediate', none),
+                                  identifier=relation.identifier ~ '__increment_cutoff', type='table')) }}
+{%- endmacro %}
+
+{% macro record_increment_cutoff(column) -%}
+    {%- if execute -%}
+        {%- set cutoff = incremental_cutoff(column) -%}
+        {%- set state = increment_cutoff_relation(this) -%}
+        {#- a build of the staging layer alone may run before the intermediate schema exists -#}
+        {%- do adapter.create_schema(state) -%}
+        create or replace table {{ state }} as
+        select cast({{ cutoff if cutoff is not none else 'null' }} as date) as cutoff
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
