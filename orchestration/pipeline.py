@@ -264,8 +264,10 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     if dates and not to_ingest:
         log(f"nothing to ingest: the {len(dates)} extract dates, {dates[0]} .. {dates[-1]}, are ingested and unchanged")
     if to_ingest:
-        skipped = len(dates) - len(to_ingest)
+        skipped = sum(d < to_ingest[0] for d in dates)
+        gone = sorted(set(to_ingest) - set(dates))  # ingested before, their folder deleted since
         also = f" ({skipped} earlier dates ingested and unchanged)" if skipped else ""
+        also += f"; withdrawn (folder deleted): {', '.join(gone)}" if gone else ""
         log(f"ingesting {len(to_ingest)} extract dates, {to_ingest[0]} .. {to_ingest[-1]}, in one run{also}")
         # in a child process: the memory of the libraries ingest loads leaves with it (ingest_process)
         ingest = run_ingest_in_child(to_ingest, tags)

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from orchestration.lib import contract
-from orchestration.lib.ingest import ingest_partition, landing_state
+from orchestration.lib.ingest import ingest_partition, landing_state, raw_partition_file
 from orchestration.lib.ingest.landing_state import changed_extract_dates, dates_to_ingest
 from tests.ingest_helpers import land, make_paths
 
@@ -58,6 +58,19 @@ def test_an_added_or_withdrawn_file_counts(paths):
     ingest_partition(paths, ACTIVITIES, DATES[2])  # removes its raw and audit files, and the record
     assert not landing_state.state_file(paths, ACTIVITIES, DATES[2]).exists()
     assert changed_extract_dates(paths, DATES) == [DATES[0]]
+
+
+def test_a_date_folder_deleted_whole_is_withdrawn(paths):
+    import shutil
+
+    shutil.rmtree(paths.landing / "crm" / "activities" / DATES[1])
+    remaining = [DATES[0], DATES[2]]  # what discover_extract_dates finds now
+    assert dates_to_ingest(paths, remaining) == DATES[1:]
+    raw = raw_partition_file(paths, ACTIVITIES, DATES[1])
+    assert raw.exists()
+    ingest_partition(paths, ACTIVITIES, DATES[1])  # no landing files: its raw files and record go
+    assert not raw.exists()
+    assert dates_to_ingest(paths, remaining) == []
 
 
 def test_an_unfinished_partition_or_other_ingest_code_counts(paths, monkeypatch):

@@ -91,6 +91,12 @@ def changed_extract_dates(paths: Paths, dates: list[str], entities: tuple[Entity
     return sorted(d for d in set(dates) if any(partition_changed(paths, e, d) for e in entities))
 
 
+def recorded_extract_dates(paths: Paths) -> set[str]:
+    """The extract dates some partition was ingested for (and not withdrawn since)."""
+    root = paths.audit / "landing_state"
+    return {f.stem.removeprefix("extract_date=") for f in root.glob("*/extract_date=*.json")}
+
+
 def dates_to_ingest(paths: Paths, dates: list[str]) -> list[str]:
     """Every extract date from the earliest changed one to the last (sorted; [] when nothing changed).
 
@@ -98,8 +104,11 @@ def dates_to_ingest(paths: Paths, dates: list[str]) -> list[str]:
     what came before it (a survey's declared scale against its earlier extracts), so a re-sent old
     date is followed by every later one, exactly as a run over the whole landing zone would do.
     A daily run, whose only change is the new date, ingests that date alone.
+
+    `dates` are the landing zone's; the dates ingested before are added, so an extract-date
+    folder deleted whole counts as withdrawn (its raw and audit files must go) like a deleted file.
     """
-    dates = sorted(set(dates))
+    dates = sorted(set(dates) | recorded_extract_dates(paths))
     changed = changed_extract_dates(paths, dates)
     return [d for d in dates if d >= changed[0]] if changed else []
 
