@@ -24,6 +24,7 @@ the per-partition figures are in the `by_extract_date` metadata table.
 
 
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
@@ -51,6 +52,12 @@ FRESH_CHECK = "fresh"
 INGEST_THREADS = 2  # the machine's cores; each thread reuses one DuckDB session
 SCALE_CHECK = "scale_consistency"
 LOG_EVERY_PARTITION_UP_TO = 31  # runs of more partitions log progress per ~10 % instead
+
+# `backfill_policy` is chosen (DESIGN.md: one run per backfill, BackfillPolicy.single_run()), and
+# its beta warning repeated once per ingest asset, 16 times in every process that loads the
+# definitions (the pipeline and its ingest child): noise in every run's output.
+warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy` of function `asset` is currently in beta",
+                        category=dg.BetaWarning)
 
 
 def asset_key(ent: Entity) -> dg.AssetKey:
