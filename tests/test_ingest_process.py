@@ -48,7 +48,8 @@ def test_the_child_dies_with_a_killed_parent(tmp_path: Path):
     child_pid = None
     try:
         child_pid = int(parent.stdout.readline())
-        time.sleep(1.0)  # the child is past _die_with_parent once it has started importing
+        time.sleep(1.0)  # whether or not its prctl ran yet, the child must not outlive the parent:
+        # _die_with_parent also exits when the parent is already gone
         assert _alive(child_pid)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)
