@@ -22,6 +22,8 @@ import signal
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
+from orchestration.lib.parent_death import die_with_parent
+
 
 @dataclass
 class IngestOutcome:
@@ -72,22 +74,8 @@ def _stop(child: multiprocessing.process.BaseProcess) -> None:
         child.join()
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies; elsewhere a no-op."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
-
-
 def _child_main(dates: list[str], tags: dict[str, str], send: Connection, parent_pid: int) -> None:
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     import dagster as dg
 
     from orchestration.definitions import defs

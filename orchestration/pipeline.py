@@ -19,7 +19,6 @@ import hashlib
 import os
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,8 +94,10 @@ def dagster_home(paths: Paths) -> str:
 
 
 def dbt_command(*args: str) -> list[str]:
-    dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
-    return [dbt, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    """A dbt command line of this environment: forked from the fork server when the pipeline runs one."""
+    from orchestration.lib.dbt_forkserver import launcher
+
+    return [launcher(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
 
 
 # Files of the dbt project that never change what `dbt parse` writes.
@@ -108,6 +109,8 @@ def manifest_fingerprint() -> str:
     environment variables the project can read (CHW_*, DBT_*). Equal digests, equal manifests."""
     import dbt.version  # noqa: PLC0415 (only the CLI needs dbt in this process)
 
+    from orchestration.lib import dbt_forkserver
+
     # the project's own location too: the manifest and dbt's partial-parse cache hold absolute
     # paths (seed files), so a checkout moved or cloned elsewhere must parse again
     digest = hashlib.sha256(dbt.version.__version__.encode() + b"\0" + str(DBT_PROJECT_DIR).encode())
@@ -116,7 +119,8 @@ def manifest_fingerprint() -> str:
         if file.is_file() and not _NOT_PARSED.intersection(relative.parts):
             digest.update(str(relative).encode() + b"\0" + file.read_bytes() + b"\0")
     for key in sorted(os.environ):
-        if key.startswith(("CHW_", "DBT_")):
+        # the dbt fork server's address changes every run, and no dbt file reads it
+        if key.startswith(("CHW_", "DBT_")) and key not in dbt_forkserver.ENV_VARS:
             digest.update(f"{key}={os.environ[key]}\0".encode())
     return digest.hexdigest()
 
@@ -228,11 +232,15 @@ def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = N
 
     Runs against one warehouse are serialized by a file lock: a second run queues behind the first.
     """
+    from orchestration.lib.dbt_forkserver import dbt_forkserver
     from orchestration.lib.run_lock import pipeline_lock
 
     paths = paths or current()
     with pipeline_lock(_lock_file(paths), say=log):
-        return _run_pipeline(paths, extract_dates)
+        export_env(paths)
+        # dbt imported once, beside the pipeline's own start: each dbt command is forked from it
+        with dbt_forkserver():
+            return _run_pipeline(paths, extract_dates)
 
 
 def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResult:
@@ -241,7 +249,6 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     from orchestration.lib.ingest.landing_state import dates_to_ingest
 
     started = time.monotonic()
-    export_env(paths)
     dagster_home(paths)
     log(f"landing zone {paths.landing}")
     prepare_dbt(paths)

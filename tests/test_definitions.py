@@ -163,3 +163,17 @@ def test_a_moved_project_is_parsed_from_scratch(defs, tmp_path, monkeypatch):
     finally:
         monkeypatch.undo()
         prepare_dbt(paths)  # back to this checkout's manifest for the other tests
+
+
+def test_the_manifest_digest_ignores_the_dbt_fork_server(monkeypatch):
+    """The fork server's address changes every run: were it in the digest, every run would parse
+    the project again (~10 s of dbt). A variable the project reads does change it."""
+    from orchestration import pipeline
+    from orchestration.lib import dbt_forkserver
+
+    here = pipeline.manifest_fingerprint()
+    monkeypatch.setenv(dbt_forkserver.SOCKET_ENV, "/tmp/chw-dbt-x/server.sock")
+    monkeypatch.setenv(dbt_forkserver.SERVER_PID_ENV, "12345")
+    assert pipeline.manifest_fingerprint() == here
+    monkeypatch.setenv("CHW_MODELS_DIR", "/elsewhere/models")
+    assert pipeline.manifest_fingerprint() != here

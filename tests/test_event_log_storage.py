@@ -110,3 +110,29 @@ def test_without_dagster_home_or_base_dir_the_error_says_what_to_set(monkeypatch
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(RuntimeError, match="DAGSTER_HOME"):
         PooledSqliteEventLogStorage()
+
+
+@dg.asset(key=["probe", "checked"], check_specs=[dg.AssetCheckSpec("positive", asset=["probe", "checked"])])
+def checked():
+    yield dg.MaterializeResult(metadata={"csat": 90.0})
+    yield dg.AssetCheckResult(check_name="positive", passed=True)
+
+
+def test_asset_check_events_reuse_the_pooled_engine(tmp_path, monkeypatch):
+    """Dagster asks `has_table` before every check event; its own version builds an engine each
+    time (one per dbt test result in a transform run). The pooled one answers instead."""
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    write_instance_config(tmp_path)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert dg.materialize([checked], instance=instance).success  # engines made, schema checked
+        built = []
+        real = sqlite_event_log.create_engine
+        monkeypatch.setattr(sqlite_event_log, "create_engine", lambda *a, **k: built.append(a) or real(*a, **k))
+        assert dg.materialize([checked], instance=instance).success
+        assert built == [] or all("index" not in str(a[0]) for a in built)
+        evaluation = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(dg.AssetKey(["probe", "checked"]), "positive")]
+        )
+        assert list(evaluation.values())[0].status.value == "SUCCEEDED"

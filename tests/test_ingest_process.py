@@ -12,14 +12,14 @@ from pathlib import Path
 
 from orchestration import ingest_process
 
-# A parent that starts a child which only calls _die_with_parent and sleeps, prints the child's
+# A parent that starts a child which only calls die_with_parent and sleeps, prints the child's
 # pid, then waits to be killed.
 PARENT = """
 import multiprocessing, sys, time
-from orchestration import ingest_process
+from orchestration.lib.parent_death import die_with_parent
 
 def child(parent_pid):
-    ingest_process._die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     time.sleep(600)
 
 if __name__ == "__main__":
@@ -49,7 +49,7 @@ def test_the_child_dies_with_a_killed_parent(tmp_path: Path):
     try:
         child_pid = int(parent.stdout.readline())
         time.sleep(1.0)  # whether or not its prctl ran yet, the child must not outlive the parent:
-        # _die_with_parent also exits when the parent is already gone
+        # die_with_parent also exits when the parent is already gone
         assert _alive(child_pid)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)

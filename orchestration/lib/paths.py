@@ -65,10 +65,11 @@ class Paths:
             "DBT_TARGET_PATH": str(self.dbt_target),
             "DBT_LOG_PATH": str(self.dbt_logs),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-            # dbt's log file defaults to debug: every SQL statement of every node, written as it
-            # runs (9 MB a run on the tiny preset, ~5 s of dbt's CPU). Errors, warnings and node
-            # results stay in it at info; the compiled SQL stays in the target folder.
-            "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "info"),
+            # No dbt.log by default: it held dbt's info lines, which dagster-dbt already reads from
+            # dbt's output and Dagster keeps in the run's logs; writing them twice cost ~2 s of a
+            # `tiny` run (bench/RESULTS.md, session 9; at debug, dbt's default: 9 MB and ~5 s).
+            # DBT_LOG_LEVEL_FILE=info or debug brings the file back.
+            "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "none"),
         }
 
 

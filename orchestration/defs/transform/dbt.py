@@ -14,7 +14,6 @@ import importlib.metadata
 import json
 import os
 import shutil
-import sys
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +29,7 @@ from dagster_dbt import (
 )
 from packaging import version
 
+from orchestration.lib import dbt_forkserver
 from orchestration.lib.paths import DBT_PROJECT_DIR, current
 
 # dbt reads its paths from the environment (profiles.yml, sources): export them, absolute, for
@@ -168,8 +168,9 @@ class WarehouseDbtCliResource(DbtCliResource):
         return version.parse(importlib.metadata.version("dbt-core"))
 
 
-# The dbt of this interpreter's environment, whether or not the venv is on PATH.
-DBT_EXECUTABLE = os.path.join(os.path.dirname(sys.executable), "dbt")
+# `chw-dbt`: dbt forked from the pipeline's dbt fork server when one runs, else the dbt of this
+# interpreter's environment (orchestration/lib/dbt_forkserver.py)
+DBT_EXECUTABLE = dbt_forkserver.launcher()
 dbt_resource = WarehouseDbtCliResource(
     project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
 )

@@ -1,0 +1,283 @@
+"""dbt commands forked from a process that has already imported dbt.
+
+Why: every dbt command is a new Python process, and dbt's imports take ~3 s of it before the
+first node (dbt-core, the DuckDB adapter, mashumaro's schema classes, agate). A transform run
+starts three dbt commands (the dbt steps either side of the Python models), so on a run with
+little to do the imports are a sixth of its time (bench/RESULTS.md, session 9).
+
+How:
+- `run_pipeline` starts a server (`python -m orchestration.lib.dbt_forkserver SOCKET PARENT_PID`)
+  as it begins, so dbt is imported while the pipeline loads its own definitions. The server
+  imports dbt, then listens on a Unix socket in a private temporary folder.
+- `chw-dbt` (a console script of this package; dagster-dbt's `dbt_executable`) is the command
+  dagster-dbt runs. It sends the server its arguments, environment, working directory and
+  stdin/stdout/stderr, and the server forks a child that runs dbt's own entry point with them.
+  The child's exit status comes back and `chw-dbt` ends with it: an exit code is returned, a
+  signal is taken again, so dagster-dbt sees what it would see of dbt itself.
+- SIGINT and SIGTERM sent to `chw-dbt` (dagster-dbt cancels with SIGINT) are passed to the child;
+  if `chw-dbt` dies the child is killed; if the server dies (with the pipeline), so do its children.
+- With no server announced in the environment, or none answering, `chw-dbt` execs the real dbt:
+  `dagster dev`, the daemon and the tests that run dbt themselves are unchanged.
+
+Each child is forked from a server that has only imported modules and never run a dbt command,
+so no dbt state passes from one command to the next.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+SOCKET_ENV = "CHW_DBT_FORKSERVER_SOCKET"
+SERVER_PID_ENV = "CHW_DBT_FORKSERVER_PID"
+ENABLED_ENV = "CHW_DBT_FORKSERVER"  # "0" turns it off
+ENV_VARS = (SOCKET_ENV, SERVER_PID_ENV, ENABLED_ENV)  # none of them reaches what dbt builds
+LAUNCHER = "chw-dbt"
+# dbt's modules a command loads; a child finds them imported.
+PRELOAD = (
+    "dbt.cli.main",
+    "dbt.adapters.duckdb",
+    "dbt.adapters.duckdb.impl",
+    "dbt.task.build",
+    "dbt.parser.manifest",
+    "dbt.compilation",
+    "agate",
+)
+READY_TIMEOUT_S = 60.0  # the server's imports; a cold disk can take tens of seconds
+_HEADER = struct.Struct("!I")
+
+
+def real_dbt() -> str:
+    """The dbt executable of this interpreter's environment, whether or not it is on PATH."""
+    return os.path.join(os.path.dirname(sys.executable), "dbt")
+
+
+def launcher() -> str:
+    """`chw-dbt` beside this interpreter (installed with the package), else the real dbt."""
+    path = os.path.join(os.path.dirname(sys.executable), LAUNCHER)
+    return path if os.access(path, os.X_OK) else real_dbt()
+
+
+# -- the pipeline side --------------------------------------------------------------------------
+
+
+@contextmanager
+def dbt_forkserver() -> Iterator[int | None]:
+    """Run a fork server for this process's dbt commands while the block runs; yield its pid.
+
+    The server's address goes into this process's environment, which dagster-dbt passes on to
+    every dbt command. Off when CHW_DBT_FORKSERVER=0, or when `chw-dbt` is not installed.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    if os.environ.get(ENABLED_ENV, "1") == "0" or launcher() == real_dbt():
+        yield None
+        return
+    folder = tempfile.mkdtemp(prefix="chw-dbt-")  # short: a Unix socket path has ~100 bytes
+    address = os.path.join(folder, "server.sock")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.lib.dbt_forkserver", address, str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        # children write through: dagster-dbt reads dbt's JSON log lines as they come
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    saved = {k: os.environ.get(k) for k in (SOCKET_ENV, SERVER_PID_ENV)}
+    os.environ[SOCKET_ENV] = address
+    os.environ[SERVER_PID_ENV] = str(server.pid)
+    try:
+        yield server.pid
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- the server ---------------------------------------------------------------------------------
+
+
+def serve(address: str, parent_pid: int) -> None:
+    """Import dbt, then fork a child per connection until SIGTERM or the parent's death."""
+    from orchestration.lib.parent_death import die_with_parent
+
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal: the pipeline decides
+    for module in PRELOAD:
+        __import__(module)
+    server_pid = os.getpid()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(8)
+    listener.settimeout(0.1)  # also the delay before a finished child's status is passed on
+    children: dict[int, socket.socket] = {}
+    try:
+        while True:
+            _reap(children)
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(None)
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                _child(conn, server_pid)  # ends in SystemExit: this process exits as dbt does
+            children[pid] = conn
+            _send(conn, {"pid": pid})
+    finally:
+        if os.getpid() == server_pid:  # not in a child unwinding its exit
+            listener.close()
+            for pid in list(children):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _exit_on_signal(signum, frame):  # noqa: ARG001 (signal handler signature)
+    raise SystemExit(0)
+
+
+def _reap(children: dict[int, socket.socket]) -> None:
+    """Pass each finished child's status to its `chw-dbt` (exit code, or -signal)."""
+    while children:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            return
+        conn = children.pop(pid, None)
+        if conn is not None:
+            try:
+                _send(conn, {"status": os.waitstatus_to_exitcode(status)})
+            except OSError:
+                pass  # chw-dbt is gone
+            conn.close()
+
+
+def _child(conn: socket.socket, server_pid: int) -> None:
+    """Become the dbt command `chw-dbt` asked for."""
+    import threading
+
+    from orchestration.lib.parent_death import die_with_parent
+
+    for signum in (signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # dbt cancels on KeyboardInterrupt
+    die_with_parent(server_pid)
+    request, fds = _receive_request(conn)
+    for target, fd in zip((0, 1, 2), fds, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    sys.argv = [real_dbt(), *request["args"]]
+    # chw-dbt gone (killed): so is this command, as dbt itself would be
+    threading.Thread(target=_die_when_closed, args=(conn,), daemon=True).start()
+    from dbt.cli.main import cli
+
+    sys.exit(cli())
+
+
+def _die_when_closed(conn: socket.socket) -> None:
+    while True:
+        try:
+            if not conn.recv(4096):
+                break
+        except OSError:
+            break
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- the wire: a length-prefixed JSON request with three file descriptors, JSON lines back -------
+
+
+def _send(conn: socket.socket, message: dict) -> None:
+    conn.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
+    header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 3)
+    while len(header) < _HEADER.size:
+        header += conn.recv(_HEADER.size - len(header))
+    (size,) = _HEADER.unpack(header)
+    body = b""
+    while len(body) < size:
+        chunk = conn.recv(size - len(body))
+        if not chunk:
+            raise ConnectionError("chw-dbt closed the connection mid-request")
+        body += chunk
+    return json.loads(body), list(fds)
+
+
+# -- chw-dbt --------------------------------------------------------------------------------------
+
+
+def run_client() -> None:
+    """`chw-dbt ARGS`: dbt ARGS, forked from the announced server, else the real dbt."""
+    args = sys.argv[1:]
+    conn = _connect()
+    if conn is None:
+        os.execv(real_dbt(), [real_dbt(), *args])
+    body = json.dumps({"args": args, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
+    socket.send_fds(conn, [_HEADER.pack(len(body))], [0, 1, 2])
+    conn.sendall(body)
+    replies = conn.makefile("rb")
+    child = _read(replies).get("pid")
+    if child is None:
+        sys.exit(f"chw-dbt: the dbt fork server did not start the command {args}")
+    forward = lambda signum, frame: os.kill(child, signum)  # noqa: E731, ARG005
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    status = _read(replies).get("status")
+    if status is None:  # the server died (with the pipeline): its children with it
+        sys.exit("chw-dbt: the dbt fork server ended before the command did")
+    if status < 0:  # the command died of a signal: so does chw-dbt, for whoever waits on it
+        signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
+    sys.exit(status)
+
+
+def _read(replies) -> dict:
+    line = replies.readline()  # a forwarded signal does not interrupt it (PEP 475)
+    return json.loads(line) if line.strip() else {}
+
+
+def _connect() -> socket.socket | None:
+    """A connection to the announced server, waiting while it imports; None without one."""
+    address = os.environ.get(SOCKET_ENV)
+    server_pid = os.environ.get(SERVER_PID_ENV)
+    if not address or not server_pid:
+        return None
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            os.kill(int(server_pid), 0)
+        except (OSError, ValueError):
+            return None  # no server: the real dbt
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(address)
+            return conn
+        except (FileNotFoundError, ConnectionRefusedError):
+            conn.close()
+            time.sleep(0.05)  # still importing dbt
+    return None
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]))

@@ -1,0 +1,172 @@
+"""`chw-dbt` and the dbt fork server (orchestration/lib/dbt_forkserver.py), with the real dbt.
+
+What dagster-dbt must not notice: the command's output, exit code and environment are dbt's own,
+and stopping `chw-dbt` stops the dbt command. What must hold besides: the command is a child
+of the server (not a dbt started cold), and without a server `chw-dbt` is dbt itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestration.lib import dbt_forkserver
+
+LAUNCHER = dbt_forkserver.launcher()
+pytestmark = pytest.mark.skipif(
+    not LAUNCHER.endswith(dbt_forkserver.LAUNCHER), reason="chw-dbt is not installed (make setup)"
+)
+
+
+def dbt_lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def wait_gone(pid: int, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_a_command_is_forked_from_the_server_and_ends_as_dbt_would(tmp_path, monkeypatch):
+    monkeypatch.delenv(dbt_forkserver.SOCKET_ENV, raising=False)
+    args = ["--log-format", "json", "debug", "--config-dir"]
+    env = {**os.environ, "DBT_PROFILES_DIR": str(tmp_path / "profiles")}
+    (tmp_path / "profiles").mkdir()
+    cold = run([dbt_forkserver.real_dbt(), *args], env, tmp_path)
+
+    with dbt_forkserver.dbt_forkserver() as server_pid:
+        assert server_pid is not None
+        env = {**os.environ, "DBT_PROFILES_DIR": str(tmp_path / "profiles")}
+        launcher = subprocess.Popen(
+            [LAUNCHER, *args], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        out, err = launcher.communicate(timeout=300)
+        # a click usage error: dbt's exit code 2, passed back
+        bad = run([LAUNCHER, "debug", "--no-such-option"], env, tmp_path)
+
+    assert launcher.returncode == cold.returncode == 0, err
+    forked, direct = dbt_lines(out), dbt_lines(cold.stdout)
+    assert [e["info"]["name"] for e in forked] == [e["info"]["name"] for e in direct]
+    # the environment and arguments reached dbt: it reports the profiles folder it was given
+    said = next(e for e in forked if e["info"]["name"] == "OpenCommand")
+    assert said["data"]["profiles_dir"] == str(tmp_path / "profiles")
+    # dbt ran in another process than chw-dbt (an exec of dbt keeps chw-dbt's pid)
+    assert {e["info"]["pid"] for e in forked} != {launcher.pid}
+    assert bad.returncode == run([dbt_forkserver.real_dbt(), "debug", "--no-such-option"], env, tmp_path).returncode == 2
+    assert "no-such-option" in bad.stderr + bad.stdout
+
+
+def test_without_a_server_chw_dbt_is_dbt_itself(tmp_path, monkeypatch):
+    monkeypatch.delenv(dbt_forkserver.SOCKET_ENV, raising=False)
+    monkeypatch.delenv(dbt_forkserver.SERVER_PID_ENV, raising=False)
+    launcher = subprocess.Popen(
+        [LAUNCHER, "--log-format", "json", "debug", "--config-dir"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    out, err = launcher.communicate(timeout=300)
+    assert launcher.returncode == 0, err
+    assert {e["info"]["pid"] for e in dbt_lines(out)} == {launcher.pid}  # exec'd: the same process
+
+
+PROBE = {
+    "dbt_project.yml": 'name: probe\nversion: "1.0"\nprofile: probe\nmacro-paths: ["macros"]\n',
+    "profiles.yml": 'probe:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ":memory:", threads: 1}\n',
+    # busy for hours unless stopped (Python, so SIGINT lands at once; a DuckDB query may not
+    # see it: dbt alone then runs on)
+    "macros/spin.sql": (
+        '{% macro spin() %}{% do log("spinning", info=True) %}'
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{% endmacro %}"
+    ),
+}
+
+
+def start_spin(tmp_path: Path, executable: str = LAUNCHER) -> tuple[subprocess.Popen, int]:
+    """A dbt command busy in DuckDB until stopped; return it (once it is busy) and dbt's pid."""
+    for name, text in PROBE.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    command = subprocess.Popen(
+        [executable, "--log-format", "json", "run-operation", "spin", "--profiles-dir", str(tmp_path),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    for line in command.stdout:
+        event = json.loads(line) if line.startswith("{") else {}
+        if event.get("info", {}).get("msg") == "spinning":
+            return command, event["info"]["pid"]
+    raise AssertionError(f"dbt ended before its query ran: exit code {command.wait()}")
+
+
+def test_stopping_chw_dbt_stops_the_dbt_command(tmp_path, monkeypatch):
+    monkeypatch.delenv(dbt_forkserver.SOCKET_ENV, raising=False)
+    direct, _ = start_spin(tmp_path / "direct", dbt_forkserver.real_dbt())
+    direct.send_signal(signal.SIGINT)
+    direct.communicate(timeout=60)
+    with dbt_forkserver.dbt_forkserver():
+        # SIGINT (dagster-dbt's cancel) is passed on: dbt stops and ends as it does alone
+        launcher, dbt_pid = start_spin(tmp_path / "a")
+        assert dbt_pid != launcher.pid and alive(dbt_pid)
+        launcher.send_signal(signal.SIGINT)
+        launcher.communicate(timeout=60)
+        assert launcher.returncode == direct.returncode == 2
+        assert wait_gone(dbt_pid)
+
+        # chw-dbt killed: its dbt command does not run on unseen
+        launcher, dbt_pid = start_spin(tmp_path / "b")
+        launcher.kill()
+        launcher.wait(timeout=10)
+        assert wait_gone(dbt_pid), "the dbt command outlived its SIGKILLed chw-dbt"
+
+        # the server gone (the pipeline ended or was killed): its commands end, chw-dbt says so
+        launcher, dbt_pid = start_spin(tmp_path / "c")
+        os.kill(int(os.environ[dbt_forkserver.SERVER_PID_ENV]), signal.SIGKILL)
+        rest = launcher.communicate(timeout=60)[0]
+        assert launcher.returncode != 0
+        assert "fork server ended before the command did" in rest
+        assert wait_gone(dbt_pid)
+
+
+def test_the_fork_server_dies_with_its_parent(tmp_path):
+    """A pipeline process killed outright leaves no server (nor dbt) behind."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, time\n"
+         "from orchestration.lib.dbt_forkserver import dbt_forkserver\n"
+         "with dbt_forkserver() as pid:\n"
+         "    print(pid, flush=True)\n"
+         "    time.sleep(600)\n"],
+        stdout=subprocess.PIPE, text=True, env={k: v for k, v in os.environ.items() if k != dbt_forkserver.SOCKET_ENV},
+    )
+    try:
+        server_pid = int(parent.stdout.readline())
+        assert alive(server_pid)
+        parent.kill()
+        parent.wait(timeout=10)
+        assert wait_gone(server_pid), "the fork server outlived its SIGKILLed parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
