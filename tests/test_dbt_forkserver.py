@@ -104,6 +104,34 @@ PROBE = {
 }
 
 
+def test_a_server_that_fails_before_forking_leaves_dbt_to_run_itself(monkeypatch):
+    """A server that accepts and then dies (say, fork fails: out of memory) started nothing: chw-dbt
+    runs dbt itself rather than failing the step."""
+    import socket
+    import tempfile
+    import threading
+
+    folder = tempfile.mkdtemp(prefix="chw-test-")
+    address = os.path.join(folder, "server.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(1)
+    threading.Thread(target=lambda: listener.accept()[0].close(), daemon=True).start()
+    monkeypatch.setenv(dbt_forkserver.SOCKET_ENV, address)
+    monkeypatch.setenv(dbt_forkserver.SERVER_PID_ENV, str(os.getpid()))  # a live pid
+    try:
+        launcher = subprocess.Popen(
+            [LAUNCHER, "--log-format", "json", "debug", "--config-dir"],
+            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        out, err = launcher.communicate(timeout=300)
+    finally:
+        listener.close()
+    assert launcher.returncode == 0, err
+    assert "running dbt itself" in err
+    assert {e["info"]["pid"] for e in dbt_lines(out)} == {launcher.pid}
+
+
 def start_spin(tmp_path: Path, executable: str = LAUNCHER) -> tuple[subprocess.Popen, int]:
     """A dbt command busy in DuckDB until stopped; return it (once it is busy) and dbt's pid."""
     for name, text in PROBE.items():

@@ -139,6 +139,8 @@ def serve(address: str, parent_pid: int) -> None:
             pid = os.fork()
             if pid == 0:
                 listener.close()
+                for other in children.values():  # other commands' connections are not this one's
+                    other.close()
                 _child(conn, server_pid)  # ends in SystemExit: this process exits as dbt does
             children[pid] = conn
             _send(conn, {"pid": pid})
@@ -234,12 +236,16 @@ def run_client() -> None:
     if conn is None:
         os.execv(real_dbt(), [real_dbt(), *args])
     body = json.dumps({"args": args, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
-    socket.send_fds(conn, [_HEADER.pack(len(body))], [0, 1, 2])
-    conn.sendall(body)
     replies = conn.makefile("rb")
-    child = _read(replies).get("pid")
-    if child is None:
-        sys.exit(f"chw-dbt: the dbt fork server did not start the command {args}")
+    try:
+        socket.send_fds(conn, [_HEADER.pack(len(body))], [0, 1, 2])
+        conn.sendall(body)
+        child = _read(replies).get("pid")
+    except OSError:
+        child = None
+    if child is None:  # the server failed before forking (e.g. out of memory): nothing started yet
+        print("chw-dbt: the dbt fork server did not start the command; running dbt itself", file=sys.stderr)
+        os.execv(real_dbt(), [real_dbt(), *args])
     forward = lambda signum, frame: os.kill(child, signum)  # noqa: E731, ARG005
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, forward)
