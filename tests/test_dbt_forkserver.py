@@ -189,22 +189,26 @@ def test_stopping_chw_dbt_stops_the_dbt_command(tmp_path, monkeypatch):
 
 
 def test_the_fork_server_dies_with_its_parent(tmp_path):
-    """A pipeline process killed outright leaves no server (nor dbt) behind."""
+    """A pipeline process killed outright leaves no server (nor dbt) behind, nor its folder."""
     parent = subprocess.Popen(
         [sys.executable, "-c",
          "import os, time\n"
-         "from orchestration.lib.dbt_forkserver import dbt_forkserver\n"
+         "from orchestration.lib.dbt_forkserver import dbt_forkserver, SOCKET_ENV\n"
          "with dbt_forkserver() as pid:\n"
-         "    print(pid, flush=True)\n"
+         "    while not os.path.exists(os.environ[SOCKET_ENV]):\n"
+         "        time.sleep(0.05)\n"
+         "    print(pid, os.environ[SOCKET_ENV], flush=True)\n"
          "    time.sleep(600)\n"],
         stdout=subprocess.PIPE, text=True, env={k: v for k, v in os.environ.items() if k != dbt_forkserver.SOCKET_ENV},
     )
     try:
-        server_pid = int(parent.stdout.readline())
+        pid, address = parent.stdout.readline().split()
+        server_pid = int(pid)
         assert alive(server_pid)
         parent.kill()
         parent.wait(timeout=10)
         assert wait_gone(server_pid), "the fork server outlived its SIGKILLed parent"
+        assert not Path(address).parent.exists(), "the server's folder stayed behind"
     finally:
         if parent.poll() is None:
             parent.kill()

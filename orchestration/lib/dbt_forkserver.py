@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -75,7 +76,6 @@ def dbt_forkserver() -> Iterator[int | None]:
     The server's address goes into this process's environment, which dagster-dbt passes on to
     every dbt command. Off when CHW_DBT_FORKSERVER=0, or when `chw-dbt` is not installed.
     """
-    import shutil
     import subprocess
     import tempfile
 
@@ -117,18 +117,18 @@ def serve(address: str, parent_pid: int) -> None:
     """Import dbt, then fork a child per connection until SIGTERM or the parent's death."""
     from orchestration.lib.parent_death import die_with_parent
 
-    die_with_parent(parent_pid)
+    server_pid = os.getpid()
+    children: dict[int, socket.socket] = {}
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal: the pipeline decides
-    for module in PRELOAD:
-        __import__(module)
-    server_pid = os.getpid()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
-    listener.listen(8)
-    listener.settimeout(0.1)  # also the delay before a finished child's status is passed on
-    children: dict[int, socket.socket] = {}
     try:
+        die_with_parent(parent_pid, signal.SIGTERM)  # not SIGKILL: the folder is removed on the way out
+        for module in PRELOAD:
+            __import__(module)
+        listener.bind(address)
+        listener.listen(8)
+        listener.settimeout(0.1)  # also the delay before a finished child's status is passed on
         while True:
             _reap(children)
             try:
@@ -149,6 +149,7 @@ def serve(address: str, parent_pid: int) -> None:
             listener.close()
             for pid in list(children):
                 os.kill(pid, signal.SIGKILL)
+            shutil.rmtree(os.path.dirname(address), ignore_errors=True)
 
 
 def _exit_on_signal(signum, frame):  # noqa: ARG001 (signal handler signature)
