@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import time
@@ -292,30 +293,46 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     )
     log(f"transform run {transform.run_id}: {'success' if transform.success else 'FAILED'}")
     if not transform.success:
-        failures += failure_messages(transform) + _dbt_errors(transform.run_id)
+        failures += failure_messages(transform)
     return PipelineResult(dates, ingest_ok, transform.success, time.monotonic() - started, failures, to_ingest)
 
 
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
-    """The error of every failed step of a run (e.g. a failed blocking asset check)."""
+    """The error of every failed step of a run (e.g. a failed blocking asset check). A failed dbt
+    step gives one message per dbt error instead (the node and why), which dagster-dbt parsed from
+    dbt's log lines: dbt writes no run_results.json in a run (BUILD_ARGS, defs/transform/dbt.py)."""
     out = []
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            out.append(f"{event.step_key}: {error.to_string() if error else event.message}")
+            text = error.to_string() if error else event.message
+            dbt_errors = dbt_error_messages(text)
+            out += [f"{event.step_key}: {e}" for e in dbt_errors] or [f"{event.step_key}: {text}"]
     return out
 
 
-def _dbt_errors(run_id: str) -> list[str]:
-    """Messages of dbt nodes that errored in a run: dagster-dbt writes each invocation's
-    run_results.json under <DBT_TARGET_PATH>/<assets name>-<run id prefix>-<invocation>/."""
-    import json
+# dagster-dbt's DagsterDbtCliRuntimeError lists dbt's error log lines after this, a blank line apart
+DBT_ERRORS_HEADING = "Errors parsed from dbt logs:"
+# "3 of 246 ERROR creating sql table model staging.x ... [ERROR in 0.08s]": dbt's progress line,
+# which says less than the "Failure in model x (path)" and reason lines dbt writes at the end
+DBT_PROGRESS_LINE = re.compile(r"^\d+ of \d+ ")
 
-    out = []
-    for results in sorted(Path(os.environ["DBT_TARGET_PATH"]).glob(f"*-{run_id[:7]}-*/run_results.json")):
-        try:
-            data = json.loads(results.read_text())
-        except (OSError, ValueError):
+
+def dbt_error_messages(text: str) -> list[str]:
+    """dbt's errors in a failed dbt step's error text, one per failed node, one line each: the
+    "Failure in model x (path)" heading with the reason dbt gives after it. [] for other errors."""
+    if DBT_ERRORS_HEADING not in text:
+        return []
+    listed = text.split(DBT_ERRORS_HEADING, 1)[1].split("\nStack Trace:", 1)[0]
+    out: list[str] = []
+    for part in listed.split("\n\n"):
+        line = " ".join(part.split())
+        if not line or DBT_PROGRESS_LINE.match(line):
             continue
-        out += [f"{r.get('unique_id')}: {r.get('message')}" for r in data.get("results", []) if r.get("status") == "error"]
+        if out and out[-1].startswith("Failure in ") and not line.startswith("Failure in "):
+            node = out[-1].removeprefix("Failure in ")  # "model x (path)"
+            # "Runtime Error in model x (path) Out of Memory Error: ..." names the node itself
+            out[-1] = line if node in line else f"{out[-1]}: {line}"
+        else:
+            out.append(line)
     return out

@@ -105,7 +105,7 @@ def test_old_dbt_invocation_folders_are_pruned(tmp_path):
     for i in range(8):
         folder = tmp_path / f"dbt_warehouse-run{i}-abc"
         folder.mkdir()
-        (folder / ("run_results.json" if i % 2 else "dbt.log")).write_text("{}")
+        (folder / ("partial_parse.msgpack", "run_results.json", "dbt.log")[i % 3]).write_text("{}")
         os.utime(folder, (1_000_000 + i, 1_000_000 + i))
     (tmp_path / "manifest.json").write_text("{}")
     (tmp_path / "compiled").mkdir()  # a folder that is no dbt invocation
@@ -177,3 +177,31 @@ def test_the_manifest_digest_ignores_the_dbt_fork_server(monkeypatch):
     assert pipeline.manifest_fingerprint() == here
     monkeypatch.setenv("CHW_MODELS_DIR", "/elsewhere/models")
     assert pipeline.manifest_fingerprint() != here
+
+
+def test_dbt_errors_are_read_from_the_failed_step_one_line_per_node():
+    """dbt writes no run_results.json in a run (--no-write-json): the CLI's "What failed" lines
+    come from the dbt errors dagster-dbt lists in the step's error. The progress lines go, each
+    "Failure in" heading takes its reason; other errors give nothing. The text is an out-of-memory
+    failure and a failed test as dagster-dbt 0.29 wrote them."""
+    from orchestration.pipeline import dbt_error_messages
+
+    text = (
+        "dagster_dbt.errors.DagsterDbtCliRuntimeError: The dbt CLI process with command\n\n`chw-dbt build`\n\n"
+        "failed with exit code `1`. Check the stdout in the Dagster compute logs for the full information about "
+        "the error.\n\nErrors parsed from dbt logs:\n\n"
+        "3 of 246 ERROR creating sql table model staging.stg_crm__accounts .............. [ERROR in 0.08s]\n\n"
+        "Failure in model stg_crm__accounts (models/staging/crm/stg_crm__accounts.sql)\n\n"
+        "  Runtime Error in model stg_crm__accounts (models/staging/crm/stg_crm__accounts.sql)\n"
+        "  Out of Memory Error: could not allocate block of size 256.0 KiB (9.5 MiB/9.5 MiB used)\n\n"
+        "Failure in test not_null_columns_metric_values (models/marts/metrics/_metrics__models.yml)\n\n"
+        "  Got 2 results, configured to fail if != 0\n\n"
+        "Stack Trace:\n  File \"dagster_dbt/core/dbt_cli_invocation.py\", line 475"
+    )
+    assert dbt_error_messages(text) == [
+        "Runtime Error in model stg_crm__accounts (models/staging/crm/stg_crm__accounts.sql) "
+        "Out of Memory Error: could not allocate block of size 256.0 KiB (9.5 MiB/9.5 MiB used)",
+        "Failure in test not_null_columns_metric_values (models/marts/metrics/_metrics__models.yml): "
+        "Got 2 results, configured to fail if != 0",
+    ]
+    assert dbt_error_messages("dagster._core.errors.DagsterExecutionStepExecutionError: boom") == []

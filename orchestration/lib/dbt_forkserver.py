@@ -126,6 +126,7 @@ def serve(address: str, parent_pid: int) -> None:
         die_with_parent(parent_pid, signal.SIGTERM)  # not SIGKILL: the folder is removed on the way out
         for module in PRELOAD:
             __import__(module)
+        _warm_up()
         listener.bind(address)
         listener.listen(8)
         listener.settimeout(0.1)  # also the delay before a finished child's status is passed on
@@ -150,6 +151,32 @@ def serve(address: str, parent_pid: int) -> None:
             for pid in list(children):
                 os.kill(pid, signal.SIGKILL)
             shutil.rmtree(os.path.dirname(address), ignore_errors=True)
+
+
+def _warm_up() -> None:
+    """Build once what every dbt command builds the same way before its first node, so that each
+    child finds it ready (~0.9 s a command, bench/RESULTS.md, session 10):
+    - the JSON schemas dbt validates the project, its flags, packages and selectors, the profile's
+      credentials and the hooks against (cached per class by dbt, built on first use);
+    - mashumaro's decoders of the saved manifest (partial_parse.msgpack), compiled on first use:
+      decoding the file once compiles them, and the decoded manifest is dropped.
+    Both are code derived from dbt's classes, not the data of any command. A failure here only
+    costs the time it was meant to save, so it is ignored: the child then builds them itself."""
+    try:
+        from dbt.adapters.duckdb.credentials import DuckDBCredentials
+        from dbt.artifacts.resources import Hook
+        from dbt.contracts.graph.manifest import Manifest
+        from dbt.contracts.project import PackageConfig, Project, ProjectFlags
+        from dbt.contracts.selection import SelectorFile
+
+        for contract in (Project, ProjectFlags, PackageConfig, SelectorFile, Hook, DuckDBCredentials):
+            contract.json_schema()
+        saved = os.path.join(os.environ.get("DBT_TARGET_PATH", ""), "partial_parse.msgpack")
+        if os.path.isfile(saved):
+            with open(saved, "rb") as fh:
+                Manifest.from_msgpack(fh.read())
+    except Exception:  # noqa: BLE001, S110 (see the docstring)
+        pass
 
 
 def _exit_on_signal(signum, frame):  # noqa: ARG001 (signal handler signature)

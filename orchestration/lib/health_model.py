@@ -152,8 +152,6 @@ def fit_weights(
     components: Sequence[str] = COMPONENTS,
 ) -> FitResult:
     """Fit component weights on `training_rows` output, validated in time; defaults when too little history."""
-    from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: PLC0415 (see the imports)
-
     default_weights = normalize(defaults, components)
     renewals = rows[RENEWAL_KEY + ["churned"]].drop_duplicates(RENEWAL_KEY) if not rows.empty else rows
     n_renewals = len(renewals)
@@ -167,6 +165,9 @@ def fit_weights(
     if not _two_classes(renewals["churned"].to_numpy()):
         base.reason = "renewals of one outcome only"
         return base
+    # scikit-learn only once there is something to fit: importing it is ~2 s of a run that keeps
+    # the defaults (bench/RESULTS.md, session 10)
+    from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: PLC0415 (see the imports)
 
     # time split: the earliest renewals train, the latest validation_share validate
     order = renewals.sort_values(["renewal_date", "account_id"]).reset_index(drop=True)
@@ -253,6 +254,14 @@ def _segment(df: pd.DataFrame, segment_type: str, segment_value: str, column: st
     return df if segment_type == "all" else df[df[column] == segment_value]
 
 
+def _ranking_scores(y: np.ndarray, risk: np.ndarray) -> tuple[float, float]:
+    """ROC AUC and PR AUC of `risk` against labels y (both classes present). scikit-learn is
+    imported here, where it is used: without two classes there is nothing to import it for."""
+    from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: PLC0415 (see the imports)
+
+    return roc_auc_score(y, risk), average_precision_score(y, risk)
+
+
 def back_test(
     health: pd.DataFrame,
     renewals: pd.DataFrame,
@@ -261,8 +270,6 @@ def back_test(
     evidence_cfg: Mapping,
 ) -> pd.DataFrame:
     """The evidence table (EVIDENCE_COLUMNS) for all accounts and per tier."""
-    from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: PLC0415 (see the imports)
-
     goals = evidence_cfg.get("goals", {})
     churns = churn_events(renewals)
     labelled = label_ahead(health, churns, latest_date, evidence_cfg.get("horizon_days", (30, 60)))
@@ -296,8 +303,9 @@ def back_test(
         y = lab["label"].to_numpy() if len(lab) else np.array([])
         risk = -lab["health_score"].to_numpy() if len(lab) else np.array([])
         ok = len(y) > 0 and _two_classes(y)
-        add("auc_churn_30_60d", seg_type, seg_value, roc_auc_score(y, risk) if ok else None, len(y), goals.get("auc"))
-        add("pr_auc_churn_30_60d", seg_type, seg_value, average_precision_score(y, risk) if ok else None, len(y))
+        auc, pr_auc = _ranking_scores(y, risk) if ok else (None, None)
+        add("auc_churn_30_60d", seg_type, seg_value, auc, len(y), goals.get("auc"))
+        add("pr_auc_churn_30_60d", seg_type, seg_value, pr_auc, len(y))
         base_rate = y.mean() if len(y) else None
         red = lab[lab["health_band"] == "red"]["label"] if len(lab) else pd.Series(dtype=int)
         red_rate = red.mean() if len(red) else None

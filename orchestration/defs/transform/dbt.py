@@ -89,19 +89,26 @@ def _has_models_source() -> bool:
 
 # dbt unit tests test the SQL, not the data: `make test` runs them (tests/test_metrics_handbuilt.py,
 # tests/test_health_e2e.py); in every scheduled build they cost ~15 s and could never fail on data.
-BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+#
+# --no-write-json: otherwise dbt writes its manifest.json twice per command (after parsing and at the
+# end), plus graph.gpickle and run_results.json: ~1.1 s of each of a run's three dbt commands
+# (bench/RESULTS.md, session 10). Dagster loads the manifest the pipeline's `dbt parse` wrote, and
+# takes each node's result from dbt's log lines, so none of them is read.
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-write-json"]
 
 
-# dagster-dbt gives every dbt command its own folder under the target path (manifest, run
-# results, compiled SQL, dbt.log, a copy of the partial-parse cache): ~30 MB a transform run on
+# dagster-dbt gives every dbt command its own folder under the target path (compiled SQL, a copy
+# of the partial-parse cache, dbt.log when DBT_LOG_LEVEL_FILE asks for it): ~30 MB a transform run on
 # the tiny preset, which nothing deleted. The newest ones are kept for debugging a failed run.
 KEEP_INVOCATIONS = 30
 
 
 def prune_invocation_folders(target: Path, keep: int = KEEP_INVOCATIONS) -> list[Path]:
     """Delete all but the `keep` newest dbt invocation folders (`<asset>-<run>-<id>/`, the only
-    sub-folders with a run_results.json or dbt.log) of a target path; return the deleted ones."""
-    folders = [f for f in target.iterdir() if f.is_dir() and ((f / "run_results.json").exists() or (f / "dbt.log").exists())]
+    sub-folders with dagster-dbt's copy of partial_parse.msgpack, or a run_results.json or dbt.log
+    from older runs) of a target path; return the deleted ones."""
+    markers = ("partial_parse.msgpack", "run_results.json", "dbt.log")
+    folders = [f for f in target.iterdir() if f.is_dir() and any((f / m).exists() for m in markers)]
     folders.sort(key=lambda f: f.stat().st_mtime, reverse=True)
     for folder in folders[keep:]:
         shutil.rmtree(folder, ignore_errors=True)
