@@ -98,7 +98,7 @@ BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-write-json"
 
 
 # dagster-dbt gives every dbt command its own folder under the target path (compiled SQL, a copy
-# of the partial-parse cache, dbt.log when DBT_LOG_LEVEL_FILE asks for it): ~30 MB a transform run on
+# of the partial-parse cache, dbt.log when DBT_LOG_LEVEL_FILE asks for it): ~10 MB a transform run on
 # the tiny preset, which nothing deleted. The newest ones are kept for debugging a failed run.
 KEEP_INVOCATIONS = 30
 
