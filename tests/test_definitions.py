@@ -95,7 +95,7 @@ def test_dbt_version_is_read_without_starting_dbt(defs, monkeypatch):
     assert str(fresh._cli_version) == importlib.metadata.version("dbt-core")
 
 
-def test_old_dbt_invocation_folders_are_pruned(tmp_path):
+def test_old_dbt_invocation_folders_are_pruned(defs, tmp_path):  # noqa: ARG001 (defs: the manifest its module loads)
     """Each dbt command of a run gets its own folder (~30 MB a run, tiny preset): the newest
     KEEP_INVOCATIONS stay, older ones go; the shared manifest and anything else stay."""
     import os
