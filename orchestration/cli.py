@@ -47,7 +47,7 @@ def _print_failure(result) -> None:
     """Why the run failed, in a few lines, and what to do about the causes we know."""
     text = "\n".join(result.failures)
     lines = ["", "What failed:"]
-    lines += [f"  {f.strip().splitlines()[0][:300]}" for f in result.failures[:8]] or ["  (see the Dagster UI: make ui)"]
+    lines += [f"  {f.strip().splitlines()[0][:600]}" for f in result.failures[:8]] or ["  (see the Dagster UI: make ui)"]
     if re.search(r"out of memory", text, re.I):
         limit = os.environ.get("CHW_DUCKDB_MEMORY_LIMIT") or "3GB (the default)"
         lines += [

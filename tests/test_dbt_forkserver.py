@@ -212,3 +212,45 @@ def test_the_fork_server_dies_with_its_parent(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_the_next_server_compiles_ahead_the_macros_a_command_called(tmp_path, monkeypatch):
+    """A forked command records the macros whose templates it compiled (digests of their text,
+    beside the server's dbt target); a server's warm-up compiles those from the saved manifest,
+    and only those. A command that fails still ends with dbt's exit code (1)."""
+    from dbt_common.clients.jinja import template_cache
+
+    monkeypatch.delenv(dbt_forkserver.SOCKET_ENV, raising=False)
+    project = tmp_path / "probe"
+    files = {
+        **PROBE,
+        "macros/hello.sql": '{% macro hello() %}{% do log("hello " ~ greeting(), info=True) %}{% endmacro %}',
+        "macros/greeting.sql": "{% macro greeting() %}{{ return('world') }}{% endmacro %}",
+        "macros/never.sql": "{% macro never_called() %}{{ return(1) }}{% endmacro %}",
+        "macros/fail.sql": '{% macro fail() %}{% do exceptions.raise_compiler_error("no") %}{% endmacro %}',
+    }
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    target = tmp_path / "target"  # the server's: what the pipeline exports for every dbt command
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    args = ["--profiles-dir", str(project), "--log-path", str(tmp_path / "logs")]
+    with dbt_forkserver.dbt_forkserver():
+        hello = run([LAUNCHER, "run-operation", "hello", *args], os.environ.copy(), project)
+        failed = run([LAUNCHER, "run-operation", "fail", *args], os.environ.copy(), project)
+    assert hello.returncode == 0, hello.stdout + hello.stderr
+    assert "hello world" in hello.stdout
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+
+    used = dbt_forkserver._templates_used(str(target))
+    for name, called in (("hello", True), ("greeting", True), ("never", False)):
+        assert (dbt_forkserver._digest(files[f"macros/{name}.sql"]) in used) is called, name
+
+    template_cache.clear()
+    try:
+        dbt_forkserver._warm_up()
+        compiled = set(template_cache.file_cache)
+    finally:
+        template_cache.clear()
+    assert {files["macros/hello.sql"], files["macros/greeting.sql"]} <= compiled
+    assert files["macros/never.sql"] not in compiled

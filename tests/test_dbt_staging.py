@@ -160,7 +160,7 @@ def built(tmp_path_factory):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     results = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
     con = duckdb.connect(str(tmp / "warehouse.duckdb"), read_only=True)
-    yield con, {r["unique_id"]: r["status"] for r in results}
+    yield con, {r["unique_id"]: r for r in results}
     con.close()
 
 
@@ -168,17 +168,31 @@ def rows(con, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
+def _result(results: dict, test_name: str) -> dict:
+    """run_results.json's entry for the test named `test_name` in the YAML."""
+    (result,) = [r for uid, r in results.items() if uid.startswith(f"test.customer_health_warehouse.{test_name}.")]
+    return result
+
+
 def test_no_test_failed_and_expected_warnings(built):
-    _, status = built
-    assert not [k for k, s in status.items() if s in ("error", "fail", "runtime error")]
-    warned = {k for k, s in status.items() if s == "warn"}
-    # an entity that never arrived warns (not_empty_table) but does not fail
-    assert any("not_empty_table_stg_product__events" in k for k in warned)
+    con, results = built
+    assert not [uid for uid, r in results.items() if r["status"] in ("error", "fail", "runtime error")]
+
+    def broken_rules(test_name: str) -> list[tuple]:
+        """What a table_checks test found: (rule, subject, failing rows), one per broken rule."""
+        return sorted(con.execute(_result(results, test_name)["compiled_code"]).fetchall())
+
+    # an entity that never arrived warns (not_empty) but does not fail
+    assert _result(results, "table_warnings_stg_product__events")["status"] == "warn"
+    assert broken_rules("table_warnings_stg_product__events") == [("not_empty", "", 0)]
     # t3 references an account that no snapshot holds: a warning, not an error
-    assert any(k.startswith("test.customer_health_warehouse.relationships_stg_helpdesk__tickets_account_id")
-               for k in warned)
-    # the load-log balance test ran and passed
-    assert any("expression_is_true_load_log" in k and s == "pass" for k, s in status.items())
+    assert _result(results, "table_warnings_stg_helpdesk__tickets")["status"] == "warn"
+    assert broken_rules("table_warnings_stg_helpdesk__tickets") == [
+        ("relationships", "account_id -> stg_crm__accounts.account_id", 1)
+    ]
+    # the load-log balance rule ran and held
+    assert _result(results, "table_checks_load_log")["status"] == "pass"
+    assert broken_rules("table_checks_load_log") == []
 
 
 @pytest.mark.parametrize("ent", ENTITIES, ids=lambda e: e.asset_name)

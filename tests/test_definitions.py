@@ -194,14 +194,14 @@ def test_dbt_errors_are_read_from_the_failed_step_one_line_per_node():
         "Failure in model stg_crm__accounts (models/staging/crm/stg_crm__accounts.sql)\n\n"
         "  Runtime Error in model stg_crm__accounts (models/staging/crm/stg_crm__accounts.sql)\n"
         "  Out of Memory Error: could not allocate block of size 256.0 KiB (9.5 MiB/9.5 MiB used)\n\n"
-        "Failure in test not_null_columns_metric_values (models/marts/metrics/_metrics__models.yml)\n\n"
+        "Failure in test table_checks_metric_values (models/marts/metrics/_metrics__models.yml)\n\n"
         "  Got 2 results, configured to fail if != 0\n\n"
         "Stack Trace:\n  File \"dagster_dbt/core/dbt_cli_invocation.py\", line 475"
     )
     assert dbt_error_messages(text) == [
         "Runtime Error in model stg_crm__accounts (models/staging/crm/stg_crm__accounts.sql) "
         "Out of Memory Error: could not allocate block of size 256.0 KiB (9.5 MiB/9.5 MiB used)",
-        "Failure in test not_null_columns_metric_values (models/marts/metrics/_metrics__models.yml): "
+        "Failure in test table_checks_metric_values (models/marts/metrics/_metrics__models.yml): "
         "Got 2 results, configured to fail if != 0",
     ]
     assert dbt_error_messages("dagster._core.errors.DagsterExecutionStepExecutionError: boom") == []

@@ -19,8 +19,10 @@ How:
 - With no server announced in the environment, or none answering, `chw-dbt` execs the real dbt:
   `dagster dev`, the daemon and the tests that run dbt themselves are unchanged.
 
-Each child is forked from a server that has only imported modules and never run a dbt command,
-so no dbt state passes from one command to the next.
+Each child is forked from a server that has only imported modules and built code from dbt's
+classes and the project's macros (`_warm_up`), and never ran a dbt command, so no dbt state passes
+from one command to the next. What a command leaves behind is a list of the macros it called, so
+that the next server compiles their templates ahead.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 SOCKET_ENV = "CHW_DBT_FORKSERVER_SOCKET"
 SERVER_PID_ENV = "CHW_DBT_FORKSERVER_PID"
@@ -154,28 +157,78 @@ def serve(address: str, parent_pid: int) -> None:
 
 
 def _warm_up() -> None:
-    """Build once what every dbt command builds the same way before its first node, so that each
-    child finds it ready (~0.9 s a command, bench/RESULTS.md, session 10):
+    """Build once what every dbt command builds the same way before or while it runs its nodes, so
+    that each child finds it ready (bench/RESULTS.md, sessions 10 and 11):
     - the JSON schemas dbt validates the project, its flags, packages and selectors, the profile's
-      credentials and the hooks against (cached per class by dbt, built on first use);
-    - mashumaro's decoders of the saved manifest (partial_parse.msgpack), compiled on first use:
-      decoding the file once compiles them, and the decoded manifest is dropped.
-    Both are code derived from dbt's classes, not the data of any command. A failure here only
-    costs the time it was meant to save, so it is ignored: the child then builds them itself."""
+      credentials and the hooks against (cached per class by dbt, built on first use; ~0.5 s a
+      command);
+    - mashumaro's decoders of the saved manifest (partial_parse.msgpack) and its encoders of the
+      nodes (dbt's "flat graph"), compiled on first use: decoding the file once and building its
+      flat graph compiles them, and the decoded manifest is dropped (~0.5 s a command);
+    - the Jinja templates of the macros the previous commands called (`TEMPLATES_USED`): dbt
+      compiles a macro's template on its first call and caches it by the macro's text, so a
+      template compiled here is the one the child would compile (~0.4-1.2 s a command).
+    All are code derived from dbt's classes and the project's macros, not the data of any command.
+    A failure here only costs the time it was meant to save, so it is ignored: the child then
+    builds them itself."""
     try:
         from dbt.adapters.duckdb.credentials import DuckDBCredentials
         from dbt.artifacts.resources import Hook
         from dbt.contracts.graph.manifest import Manifest
         from dbt.contracts.project import PackageConfig, Project, ProjectFlags
         from dbt.contracts.selection import SelectorFile
+        from dbt_common.clients.jinja import template_cache
 
         for contract in (Project, ProjectFlags, PackageConfig, SelectorFile, Hook, DuckDBCredentials):
             contract.json_schema()
-        saved = os.path.join(os.environ.get("DBT_TARGET_PATH", ""), "partial_parse.msgpack")
-        if os.path.isfile(saved):
-            with open(saved, "rb") as fh:
-                Manifest.from_msgpack(fh.read())
+        target = os.environ.get("DBT_TARGET_PATH", "")
+        saved = os.path.join(target, "partial_parse.msgpack")
+        if not os.path.isfile(saved):
+            return
+        with open(saved, "rb") as fh:
+            manifest = Manifest.from_msgpack(fh.read())
+        manifest.build_flat_graph()
+        used = _templates_used(target)
+        for macro in manifest.macros.values():
+            if _digest(macro.macro_sql) in used:
+                template_cache.get_node_template(macro)
     except Exception:  # noqa: BLE001, S110 (see the docstring)
+        pass
+
+
+# The macros (digests of their text) whose templates dbt commands compiled, one per line, in the
+# dbt target folder: what the next server compiles ahead (_warm_up). Kept by the children.
+TEMPLATES_USED = "forkserver_templates.txt"
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def _templates_used(target: str) -> set[str]:
+    try:
+        with open(os.path.join(target, TEMPLATES_USED)) as fh:
+            return set(fh.read().split())
+    except OSError:
+        return set()
+
+
+def _record_templates_used(target: str) -> None:
+    """Add the macros this command compiled to TEMPLATES_USED (written whole, then renamed: a
+    command running beside it can lose the other's additions, which costs the next run time only)."""
+    try:
+        from dbt_common.clients.jinja import template_cache
+
+        known = _templates_used(target)
+        used = known | {_digest(text) for text in template_cache.file_cache}
+        if used != known:
+            temporary = os.path.join(target, f"{TEMPLATES_USED}.{os.getpid()}")
+            with open(temporary, "w") as fh:
+                fh.write("\n".join(sorted(used)) + "\n")
+            os.replace(temporary, os.path.join(target, TEMPLATES_USED))
+    except Exception:  # noqa: BLE001, S110 (a cache of a cache: never fail the command for it)
         pass
 
 
@@ -208,6 +261,7 @@ def _child(conn: socket.socket, server_pid: int) -> None:
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # dbt cancels on KeyboardInterrupt
     die_with_parent(server_pid)
+    server_target = os.environ.get("DBT_TARGET_PATH", "")  # dagster-dbt gives each command its own
     request, fds = _receive_request(conn)
     for target, fd in zip((0, 1, 2), fds, strict=True):
         os.dup2(fd, target)
@@ -220,7 +274,40 @@ def _child(conn: socket.socket, server_pid: int) -> None:
     threading.Thread(target=_die_when_closed, args=(conn,), daemon=True).start()
     from dbt.cli.main import cli
 
-    sys.exit(cli())
+    try:
+        cli()  # click's main: it ends in SystemExit with dbt's exit code
+    except SystemExit as done:
+        if server_target:
+            _record_templates_used(server_target)
+        _exit_now(done.code)
+
+
+def _exit_now(code: object) -> NoReturn:
+    """End the child as `sys.exit(code)` would, without tearing the interpreter down.
+
+    A child inherits the server's whole heap (dbt's modules, the warm-up's templates and code).
+    Python's own exit frees every object in it, touching each copy-on-write page: ~0.4 s of a
+    dbt command with nothing else to do (bench/RESULTS.md, session 11). The exit handlers still
+    run (dbt-duckdb's closes its connections), logs and streams are flushed, then the process
+    ends with the same status."""
+    import atexit
+    import logging
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): printed, status 1
+        print(code, file=sys.stderr)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
 
 
 def _die_when_closed(conn: socket.socket) -> None:
