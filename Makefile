@@ -56,6 +56,7 @@ lint: setup
 
 bench: setup
 	for preset in $(BENCH_PRESETS); do $(BIN)/python bench/run.py --preset $$preset || exit 1; done
+	$(BIN)/python bench/run.py --preset tiny --steps generate,pipeline,overhead
 	$(BIN)/python bench/run.py --preset history --steps generate
 	$(BIN)/python bench/incremental.py --preset history --histories 30,90,180,365 --volumes 1,3,7 --volume-history 90
 

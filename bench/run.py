@@ -6,6 +6,9 @@
 One invocation, one workdir (`<workdir>/<preset>/`):
   generate  the preset's landing zone (timed; skipped when present or with --skip-generate)
   pipeline  `python -m orchestration.cli run` (ingest every extract date, then transform)
+  overhead  (on request only) `python -m orchestration.cli run` again, --repeat times, on the data
+            the pipeline step built: runs with nothing new, the fixed cost of a run (target 30 s
+            at `tiny`); the first may parse the dbt project again, the median is reported
   transform (on request only) the pipeline's transform job alone on the already ingested data
   dbt       `python -m orchestration.cli dbt build` on the pipeline's raw data, fresh warehouse file
   floor     bench/floor.py: plain DuckDB SQL computing the headline marts from the raw Parquet
@@ -26,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -43,7 +47,7 @@ TELEMETRY_OFF = {
     "GX_ANALYTICS_ENABLED": "False",
     "PYTHONDONTWRITEBYTECODE": "1",
 }
-ALL_STEPS = ["generate", "pipeline", "dbt", "floor", "pandas", "check"]  # and "transform" on request
+ALL_STEPS = ["generate", "pipeline", "dbt", "floor", "pandas", "check"]  # "transform", "overhead" on request
 
 
 def log(msg: str) -> None:
@@ -119,6 +123,30 @@ def step_transform(args, wd: Path, res: Results) -> None:
     )
     res.put(m)
     log(fmt_row(m))
+
+
+def step_overhead(args, wd: Path, res: Results) -> None:
+    """Runs with nothing new on the pipeline step's data: what a run costs whatever the data."""
+    data = wd / "pipeline"
+    if not (data / "warehouse.duckdb").exists():
+        raise SystemExit(f"overhead: no pipeline data in {data}: run the pipeline step first")
+    walls, cpus = [], []
+    for i in range(1, args.repeat + 1):
+        log(f"overhead: python -m orchestration.cli run with nothing new ({i} of {args.repeat}), data {data}")
+        m = run_measured(
+            f"nothing_new_{i}", [PY, "-m", "orchestration.cli", "run"],
+            env=pipeline_env(wd / "landing", data), cwd=REPO,
+            spill_dirs=[data / "warehouse.duckdb.tmp"], log_path=wd / f"nothing_new_{i}.log",
+        )
+        res.put(m)
+        log(fmt_row(m))
+        if m.returncode == 0:
+            walls.append(m.wall_s)
+            cpus.append(m.cpu_s)
+    if walls:
+        summary = {"name": "overhead", "runs": len(walls), "median_wall_s": statistics.median(walls),
+                   "median_cpu_s": statistics.median(cpus), "min_wall_s": min(walls), "max_wall_s": max(walls)}
+        res.put(summary)
 
 
 def step_dbt(args, wd: Path, res: Results) -> None:
@@ -200,6 +228,12 @@ def table(res: Results) -> None:
                     f"ratio {name:>10} / sql_floor: wall {d['wall_s'] / floor['wall_s']:6.1f}x   "
                     f"cpu {d['cpu_s'] / max(floor['cpu_s'], 1e-9):6.1f}x"
                 )
+    overhead = items.get("overhead")
+    if overhead:
+        print(
+            f"fixed overhead (median of {overhead['runs']} runs with nothing new): wall {overhead['median_wall_s']:.1f} s "
+            f"(range {overhead['min_wall_s']:.1f}-{overhead['max_wall_s']:.1f}), cpu {overhead['median_cpu_s']:.1f} s; target 30 s"
+        )
     if "check" in items:
         print("check: " + ("all headline marts match" if items["check"].get("all_match") else "MISMATCHES (see above)"))
     print("=" * 120, flush=True)
@@ -212,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default="/tmp/chw_bench", type=Path)
     ap.add_argument("--steps", default=",".join(ALL_STEPS))
     ap.add_argument("--repo", type=Path, default=ROOT, help="code to measure (default: this checkout)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of the overhead step")
     args = ap.parse_args(argv)
     global REPO
     REPO = args.repo.resolve()
@@ -222,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"preset {args.preset}, workdir {wd}, steps {steps}, code {REPO}, nproc {os.cpu_count()}")
     funcs = {
         "generate": step_generate, "pipeline": step_pipeline, "transform": step_transform, "dbt": step_dbt,
-        "floor": step_floor, "pandas": step_pandas, "check": step_check,
+        "floor": step_floor, "pandas": step_pandas, "check": step_check, "overhead": step_overhead,
     }
     for s in steps:
         funcs[s](args, wd, res)
