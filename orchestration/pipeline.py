@@ -345,8 +345,8 @@ MAX_RULES_SHOWN = 10
 
 
 def with_broken_rules(message: str, paths: Paths) -> str:
-    """A failed table_checks test's message with the rules it found broken: "...: not_null
-    account_id 2 rows; unique ticket_id 1 row". dbt says only how many rows the test returned;
+    """A failed table_checks test's message with the rules it found broken: "... -> not_null
+    account_id: 2 rows; unique ticket_id: 1 row". dbt says only how many rows the test returned;
     the rows say which rules. They come from running the test's compiled SQL (the newest one
     dbt wrote in the data dir's dbt target) on the warehouse, read-only, once the run is over.
     The message is unchanged if that SQL or the warehouse cannot be read."""

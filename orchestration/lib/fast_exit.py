@@ -21,8 +21,8 @@ def exit_now(code: object = 0) -> NoReturn:
     """Exit with `code` (as `sys.exit` reads it) after what a normal exit does that matters:
     other non-daemon threads are waited for, exit handlers run (e.g. dbt-duckdb closes its
     connections, temporary folders are removed), logging handlers and stdout/stderr are flushed.
-    Only the freeing of the process's objects is skipped; files this process opened must be
-    closed by their `with` blocks, as everywhere in this project."""
+    Only the freeing of the process's objects is skipped. What that costs: a writable file object
+    still open here (not closed by its `with` block) loses what it buffered."""
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
