@@ -49,8 +49,24 @@ def log(message: str) -> None:
     print(f"[chw {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+DBT_THREADS_ENV = "CHW_DBT_THREADS"  # dbt's threads (dbt_project/profiles.yml), default 2
+
+
+def check_dbt_threads() -> None:
+    """profiles.yml reads CHW_DBT_THREADS through Jinja's `int`, which turns a typo into 0, and dbt
+    then fails deep in its thread pool ("max_workers must be greater than 0"): say what is wrong
+    before anything runs."""
+    value = os.environ.get(DBT_THREADS_ENV)
+    if value is not None and not (value.strip().isdigit() and int(value) >= 1):
+        raise SystemExit(
+            f"{DBT_THREADS_ENV}={value!r}: the number of models dbt builds at a time must be a whole number, "
+            "1 or more (default 2)"
+        )
+
+
 def export_env(paths: Paths) -> None:
     """Make every path absolute and visible to dbt and Dagster child processes."""
+    check_dbt_threads()
     os.environ["CHW_LANDING_DIR"] = str(paths.landing)
     os.environ["CHW_WAREHOUSE"] = str(paths.warehouse)
     os.environ["CHW_DATA_DIR"] = str(paths.data)

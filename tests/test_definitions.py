@@ -205,3 +205,16 @@ def test_dbt_errors_are_read_from_the_failed_step_one_line_per_node():
         "Got 2 results, configured to fail if != 0",
     ]
     assert dbt_error_messages("dagster._core.errors.DagsterExecutionStepExecutionError: boom") == []
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "", "1.5"])
+def test_a_bad_dbt_thread_count_is_named_before_anything_runs(monkeypatch, value):
+    monkeypatch.setenv("CHW_DBT_THREADS", value)
+    with pytest.raises(SystemExit, match=r"CHW_DBT_THREADS=.*whole number, 1 or more"):
+        export_env(current())
+
+
+def test_a_dbt_thread_count_is_accepted(monkeypatch):
+    monkeypatch.setenv("CHW_DBT_THREADS", "1")
+    export_env(current())  # no error
+
