@@ -77,7 +77,9 @@ periods as (
 
 ),
 
-user_day_observations as (
+-- a row per user-day (44 M at preset M): computed again by each of its three readers rather than
+-- written once, see cte_not_materialized()
+user_day_observations as {{ cte_not_materialized() }} (
 
     select
         'active_users' as metric,
