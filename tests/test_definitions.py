@@ -217,4 +217,3 @@ def test_a_bad_dbt_thread_count_is_named_before_anything_runs(monkeypatch, value
 def test_a_dbt_thread_count_is_accepted(monkeypatch):
     monkeypatch.setenv("CHW_DBT_THREADS", "1")
     export_env(current())  # no error
-
