@@ -15,6 +15,9 @@ import random
 from collections import defaultdict
 from datetime import date, timedelta
 
+import duckdb
+import pytest
+
 from tests.dbt_inline import compile_inline, metric_rows, period_start, replace_rows, warehouse_with_calendar
 
 SEGMENTS = ["tier", "region"]
@@ -78,3 +81,16 @@ def test_distinct_counts_match_brute_force(tmp_path):
         assert len(got) == len(want), f"seed {seed}: {len(got)} rows, expected {len(want)}"
         wrong = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
         assert not wrong, f"seed {seed}: {len(wrong)} counts differ, e.g. {list(wrong.items())[:5]}"
+
+
+def test_a_shared_hash_id_stops_the_query(tmp_path):
+    """metric_distinct_counts counts by hash ids (metric_hash_id); metric_hash_collisions is what
+    makes that exact: two values with one id must fail the build, never merge their counts."""
+    sql = compile_inline(tmp_path, "select {{ metric_hash_collisions('main.ids', 'id', 'keys') }} as n from main.ids")
+    con = duckdb.connect()
+    con.execute("create table ids (value varchar, id ubigint)")
+    con.execute("insert into ids values ('a', 1), ('b', 2), ('c', 3)")
+    assert con.execute(sql).fetchall() == [(0,)]
+    con.execute("insert into ids values ('d', 2)")  # 'b' and 'd' share id 2
+    with pytest.raises(duckdb.InvalidInputException, match="two different keys share an integer id in main.ids"):
+        con.execute(sql).fetchall()

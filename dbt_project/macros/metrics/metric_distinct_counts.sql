@@ -11,8 +11,9 @@
     Why not unpivot the segments first: active users are millions of key-days, and copying each
     into 1 + len(segment_types) segment rows before counting made this the slowest model of the
     warehouse (400 s and 6 GB of spill at preset S). Instead:
-      1. keys and segment combinations ("tuples") are numbered first; an observation becomes
-         integers (day, key id, tuple id), never made distinct (at preset M, 44 M user-days:
+      1. metrics, keys and segment combinations ("tuples") become integer ids (a hash of their
+         values, checked for collisions in every build); an observation becomes integers
+         (metric id, day, key id, tuple id), never made distinct (at preset M, 44 M user-days:
          a distinct over them ran out of a 3 GB memory limit; nothing below needs it).
          A key's tuple rarely changes (an account's tier or CSM), so
       2. periods: per key and period the smallest and largest tuple id (plain min/max). Equal
@@ -34,6 +35,13 @@
     {%- set rolling = 'rolling' in grains and windows | length > 0 -%}
     {%- set string = dbt.type_string() -%}
     {%- set int = dbt.type_int() -%}
+    {%- set md_key = 'cast(obs_key as ' ~ string ~ ')' -%}
+    {%- set md_segments = [] -%}
+    {%- for segment in segment_types -%}
+        {%- do md_segments.append('cast(' ~ segment ~ ' as ' ~ string ~ ')') -%}
+    {%- else -%}
+        {%- do md_segments.append("'all'") -%}
+    {%- endfor -%}
     {%- if not period_grains and not rolling -%}
         {{ exceptions.raise_compiler_error("metric_distinct_counts: no grain to aggregate to (grains " ~ grains ~ ", windows " ~ windows ~ ")") }}
     {%- endif -%}
@@ -41,61 +49,82 @@ select * from (
 
 with
 
--- segment combinations ("tuples") and keys are numbered first, so the one pass that keeps a
--- row per key, day and tuple (md_obs) groups integers, not the key and segment strings
+-- keys, segment combinations ("tuples") and metrics become integers: a hash of their values
+-- (metric_hash_id()), computed in the pass that writes a row per key, day and tuple (md_obs), so
+-- that every pass over those rows sorts and groups integers, not strings. Numbering them by a
+-- join instead (key string -> id, six segment strings -> id) cost a third of
+-- int_metric_values__usage's first build at preset M (240 -> 182 s alone, bench/RESULTS.md). A hash is exact while no two values share one, which
+-- md_collisions checks in every build (0, or the build fails naming the kind of value).
+
+-- every (metric, key, tuple) observed: one pass over the observations for the three below
+-- (a key rarely changes tuple: about as many rows as keys)
+md_key_tuples as (
+
+    select distinct
+        metric,
+        {{ md_key }} as obs_key
+        {%- for segment in segment_types %},
+        {{ md_segments[loop.index0] }} as {{ segment }}
+        {%- endfor %}
+    from {{ observations }}
+    where obs_key is not null
+
+),
+
 md_tuples as (
 
     select
-        row_number() over (order by {{ (segment_types or ["'all'"]) | join(', ') }}) as tuple_id
+        {{ metric_hash_id(md_segments) }} as tuple_id
         {%- for segment in segment_types %},
         {{ segment }}
         {%- endfor %}
     from (
         select distinct
             {%- for segment in segment_types %}
-            cast({{ segment }} as {{ string }}) as {{ segment }}{{ ',' if not loop.last }}
+            {{ segment }}{{ ',' if not loop.last }}
             {%- else %}
             'all' as no_segment
             {%- endfor %}
-        from {{ observations }}
-        where obs_key is not null
+        from md_key_tuples
     ) as combinations
 
 ),
 
-md_keys as (
+md_metrics as (
 
-    select
-        row_number() over (order by metric, obs_key) as key_id,
-        metric,
-        obs_key
-    from (
-        select distinct metric, cast(obs_key as {{ string }}) as obs_key
-        from {{ observations }}
-        where obs_key is not null
-    ) as keys
+    select metric, {{ metric_hash_id(['metric']) }} as metric_id
+    from (select distinct metric from md_key_tuples) as metrics
 
 ),
 
--- a row per observation, all integers but the metric. Not made distinct: a key seen twice on
--- a day in one tuple changes no min/max, no count(distinct) and no run below, and a distinct
--- over every key-day was what ran out of memory at preset M
-md_obs as (
+md_collisions as (
+
+    select {{ metric_hash_collisions('md_tuples', 'tuple_id', 'segment combinations') }} as n
+    from md_tuples
+    union all
+    select {{ metric_hash_collisions('md_metrics', 'metric_id', 'metrics') }}
+    from md_metrics
+    union all
+    select {{ metric_hash_collisions('md_keys', 'key_id', 'keys') }}
+    from (
+        select {{ metric_hash_id(['metric', 'obs_key']) }} as key_id
+        from (select distinct metric, obs_key from md_key_tuples) as keys
+    ) as md_keys
+
+),
+
+-- a row per observation, all integers. Not made distinct: a key seen twice on a day in one
+-- tuple changes no min/max, no count(distinct) and no run below, and a distinct over every
+-- key-day was what ran out of memory at preset M
+md_obs as {{ cte_materialized() }} (
 
     select
-        observed.metric,
-        observed.obs_date,
-        md_keys.key_id,
-        md_tuples.tuple_id
-    from {{ observations }} as observed
-    inner join md_keys
-        on observed.metric = md_keys.metric
-        and cast(observed.obs_key as {{ string }}) = md_keys.obs_key
-    inner join md_tuples
-        on true
-        {%- for segment in segment_types %}
-        and cast(observed.{{ segment }} as {{ string }}) is not distinct from md_tuples.{{ segment }}
-        {%- endfor %}
+        {{ metric_hash_id(['metric']) }} as metric_id,
+        obs_date,
+        {{ metric_hash_id(['metric', md_key]) }} as key_id,
+        {{ metric_hash_id(md_segments) }} as tuple_id
+    from {{ observations }}
+    where obs_key is not null and metric is not null
 
 ),
 
@@ -128,7 +157,7 @@ md_key_period_tuples as (
     {%- endif %}
 
     select
-        metric,
+        metric_id,
         '{{ grain }}' as grain,
         period_start,
         key_id,
@@ -136,13 +165,13 @@ md_key_period_tuples as (
         max(tuple_id) as last_tuple_id
     from (
         select
-            metric,
+            metric_id,
             {% if grain == 'day' %}obs_date{% else %}{{ metric_trunc(grain, 'obs_date') }}{% endif %} as period_start,
             key_id,
             tuple_id
         from md_obs
     ) as in_{{ grain }}
-    group by metric, period_start, key_id
+    group by metric_id, period_start, key_id
     {%- endfor %}
 
 ),
@@ -151,21 +180,21 @@ md_key_period_tuples as (
 md_single_tuple_counts as (
 
     select
-        counts.metric,
+        counts.metric_id,
         counts.grain,
         counts.period_start,
         md_tuple_segments.segment_type,
         md_tuple_segments.segment_value,
         sum(counts.n_keys) as n_obs
     from (
-        select metric, grain, period_start, tuple_id, count(*) as n_keys
+        select metric_id, grain, period_start, tuple_id, count(*) as n_keys
         from md_key_period_tuples
         where tuple_id = last_tuple_id
-        group by metric, grain, period_start, tuple_id
+        group by metric_id, grain, period_start, tuple_id
     ) as counts
     inner join md_tuple_segments
         on counts.tuple_id = md_tuple_segments.tuple_id
-    group by counts.metric, counts.grain, counts.period_start, md_tuple_segments.segment_type, md_tuple_segments.segment_value
+    group by counts.metric_id, counts.grain, counts.period_start, md_tuple_segments.segment_type, md_tuple_segments.segment_value
 
 ),
 
@@ -173,7 +202,7 @@ md_single_tuple_counts as (
 -- once per segment value
 md_multi_tuple_keys as (
 
-    select metric, grain, period_start, key_id
+    select metric_id, grain, period_start, key_id
     from md_key_period_tuples
     where tuple_id <> last_tuple_id
 
@@ -182,7 +211,7 @@ md_multi_tuple_keys as (
 md_multi_tuple_counts as (
 
     select
-        multi.metric,
+        multi.metric_id,
         multi.grain,
         multi.period_start,
         md_tuple_segments.segment_type,
@@ -194,7 +223,7 @@ md_multi_tuple_counts as (
         union all
         {%- endif %}
         select
-            md_multi_tuple_keys.metric,
+            md_multi_tuple_keys.metric_id,
             md_multi_tuple_keys.grain,
             md_multi_tuple_keys.period_start,
             md_multi_tuple_keys.key_id,
@@ -202,21 +231,21 @@ md_multi_tuple_counts as (
         from md_obs
         inner join md_multi_tuple_keys
             on md_multi_tuple_keys.grain = '{{ grain }}'
-            and md_obs.metric = md_multi_tuple_keys.metric
+            and md_obs.metric_id = md_multi_tuple_keys.metric_id
             and md_obs.key_id = md_multi_tuple_keys.key_id
             and {% if grain == 'day' %}md_obs.obs_date{% else %}{{ metric_trunc(grain, 'md_obs.obs_date') }}{% endif %} = md_multi_tuple_keys.period_start
         {%- endfor %}
     ) as multi
     inner join md_tuple_segments
         on multi.tuple_id = md_tuple_segments.tuple_id
-    group by multi.metric, multi.grain, multi.period_start, md_tuple_segments.segment_type, md_tuple_segments.segment_value
+    group by multi.metric_id, multi.grain, multi.period_start, md_tuple_segments.segment_type, md_tuple_segments.segment_value
 
 ),
 
 md_period_counts as (
 
     select
-        metric,
+        metric_id,
         grain,
         period_start,
         cast(null as {{ int }}) as window_days,
@@ -228,7 +257,7 @@ md_period_counts as (
         union all
         select * from md_multi_tuple_counts
     ) as both_kinds
-    group by metric, grain, period_start, segment_type, segment_value
+    group by metric_id, grain, period_start, segment_type, segment_value
 
 ),
 
@@ -239,7 +268,7 @@ md_period_counts as (
 md_gaps as (
 
     select
-        metric,
+        metric_id,
         key_id,
         tuple_id,
         obs_date,
@@ -248,8 +277,8 @@ md_gaps as (
     from (
         select
             *,
-            lag(obs_date) over (partition by metric, key_id, tuple_id order by obs_date) as previous_obs_date,
-            lead(obs_date) over (partition by metric, key_id, tuple_id order by obs_date) as next_obs_date
+            lag(obs_date) over (partition by metric_id, key_id, tuple_id order by obs_date) as previous_obs_date,
+            lead(obs_date) over (partition by metric_id, key_id, tuple_id order by obs_date) as next_obs_date
         from md_obs
     ) as ordered
 
@@ -267,7 +296,7 @@ md_runs as (
     {%- endif %}
 
     select
-        metric,
+        metric_id,
         key_id,
         tuple_id,
         cast({{ n }} as {{ int }}) as window_days,
@@ -279,7 +308,7 @@ md_runs as (
             case
                 when gap_after is null or gap_after > {{ n }} then obs_date
                 -- a repeated key-day: its run-start copy (gap_after 0) sorts before its run-end copy
-                else lead(obs_date) over (partition by metric, key_id, tuple_id order by obs_date, gap_after nulls last)
+                else lead(obs_date) over (partition by metric_id, key_id, tuple_id order by obs_date, gap_after nulls last)
             end as run_last_day
         from md_gaps
         where gap_before is null or gap_before > {{ n }}
@@ -294,7 +323,7 @@ md_runs as (
 md_segment_runs as (
 
     select
-        md_runs.metric,
+        md_runs.metric_id,
         md_runs.window_days,
         md_tuple_segments.segment_type,
         md_tuple_segments.segment_value,
@@ -302,7 +331,7 @@ md_segment_runs as (
         md_runs.run_start,
         md_runs.run_end_excl,
         max(md_runs.run_end_excl) over (
-            partition by md_runs.metric, md_runs.window_days, md_tuple_segments.segment_type,
+            partition by md_runs.metric_id, md_runs.window_days, md_tuple_segments.segment_type,
                 md_tuple_segments.segment_value, md_runs.key_id
             order by md_runs.run_start, md_runs.run_end_excl
             rows between unbounded preceding and 1 preceding
@@ -318,7 +347,7 @@ md_segment_runs as (
 md_changes as (
 
     select
-        metric,
+        metric_id,
         window_days,
         segment_type,
         segment_value,
@@ -333,7 +362,7 @@ md_changes as (
     union all
 
     select
-        metric,
+        metric_id,
         window_days,
         segment_type,
         segment_value,
@@ -347,20 +376,20 @@ md_changes as (
 md_daily_changes as (
 
     select
-        metric,
+        metric_id,
         window_days,
         segment_type,
         segment_value,
         change_day,
         sum(change) as change
     from md_changes
-    group by metric, window_days, segment_type, segment_value, change_day
+    group by metric_id, window_days, segment_type, segment_value, change_day
 
 ),
 
 md_series as (
 
-    select distinct metric, window_days, segment_type, segment_value
+    select distinct metric_id, window_days, segment_type, segment_value
     from md_daily_changes
 
 ),
@@ -369,21 +398,21 @@ md_rolling_counts as (
 
     select * from (
         select
-            md_series.metric,
+            md_series.metric_id,
             'rolling' as grain,
             window_ends.date_day as period_start,
             md_series.window_days,
             md_series.segment_type,
             md_series.segment_value,
             sum(coalesce(md_daily_changes.change, 0)) over (
-                partition by md_series.metric, md_series.segment_type, md_series.segment_value, md_series.window_days
+                partition by md_series.metric_id, md_series.segment_type, md_series.segment_value, md_series.window_days
                 order by window_ends.date_day
                 rows between unbounded preceding and current row
             ) as n_obs
         from md_series
         cross join {{ ref('int_calendar__days') }} as window_ends
         left join md_daily_changes
-            on md_series.metric = md_daily_changes.metric
+            on md_series.metric_id = md_daily_changes.metric_id
             and md_series.segment_type = md_daily_changes.segment_type
             and md_series.segment_value = md_daily_changes.segment_value
             and md_series.window_days = md_daily_changes.window_days
@@ -397,15 +426,29 @@ md_rolling_counts as (
 
 md_final as (
 
-    {%- if period_grains %}
-    select * from md_period_counts
-    {%- endif %}
-    {%- if period_grains and rolling %}
-    union all
-    {%- endif %}
-    {%- if rolling %}
-    select * from md_rolling_counts
-    {%- endif %}
+    select
+        md_metrics.metric,
+        counts.grain,
+        counts.period_start,
+        counts.window_days,
+        counts.segment_type,
+        counts.segment_value,
+        counts.n_obs
+    from (
+        {%- if period_grains %}
+        select * from md_period_counts
+        {%- endif %}
+        {%- if period_grains and rolling %}
+        union all
+        {%- endif %}
+        {%- if rolling %}
+        select * from md_rolling_counts
+        {%- endif %}
+    ) as counts
+    inner join md_metrics
+        on counts.metric_id = md_metrics.metric_id
+    -- 0 when no two values share a hash; otherwise metric_hash_collisions() fails the query
+    where (select sum(n) from md_collisions) = 0
 
 )
 
@@ -413,3 +456,46 @@ select * from md_final
 
 ) as md_counts
 {% endmacro %}
+
+
+{#-
+    metric_hash_id(expressions): an integer identifying a combination of values (NULL is a value
+    too), for grouping and sorting many rows by integers instead of strings. Two different
+    combinations may in principle share one (64 bits: at 400 000 keys the chance is about 1 in
+    200 million), so every use is paired with metric_hash_collisions().
+-#}
+{% macro metric_hash_id(expressions) -%}
+    {{ return(adapter.dispatch('metric_hash_id')(expressions)) }}
+{%- endmacro %}
+
+{% macro default__metric_hash_id(expressions) -%}
+    {{ exceptions.raise_compiler_error("metric_hash_id: no integer hash written for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+{% macro duckdb__metric_hash_id(expressions) -%}
+    hash({{ expressions | join(', ') }})
+{%- endmacro %}
+
+
+{#-
+    metric_hash_collisions(relation, id_column, what): a scalar subquery over `relation` (one row
+    per distinct value, with its metric_hash_id() in `id_column`) that is 0 when the ids are
+    distinct too, and otherwise stops the query with an error naming `what`: a count merged
+    by a shared hash would be wrong without a sign of it.
+-#}
+{% macro metric_hash_collisions(relation, id_column, what) -%}
+    {{ return(adapter.dispatch('metric_hash_collisions')(relation, id_column, what)) }}
+{%- endmacro %}
+
+{% macro default__metric_hash_collisions(relation, id_column, what) -%}
+    {{ exceptions.raise_compiler_error("metric_hash_collisions: not written for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+{% macro duckdb__metric_hash_collisions(relation, id_column, what) -%}
+    case
+        when count(*) = count(distinct {{ id_column }}) then 0
+        else error('metric_distinct_counts: two different ' || {{ dbt.string_literal(what) }}
+            || ' share an integer id in ' || {{ dbt.string_literal(relation) }}
+            || '; counts by id would merge them. Report this: it needs another id')
+    end
+{%- endmacro %}
