@@ -35,13 +35,19 @@
     {%- set rolling = 'rolling' in grains and windows | length > 0 -%}
     {%- set string = dbt.type_string() -%}
     {%- set int = dbt.type_int() -%}
-    {%- set md_key = 'cast(obs_key as ' ~ string ~ ')' -%}
+    {#- the ids, written once: the same expressions over the observations and over md_key_tuples
+        (which keeps their column names) give the same ids -#}
     {%- set md_segments = [] -%}
     {%- for segment in segment_types -%}
         {%- do md_segments.append('cast(' ~ segment ~ ' as ' ~ string ~ ')') -%}
     {%- else -%}
         {%- do md_segments.append("'all'") -%}
     {%- endfor -%}
+    {%- set md_key = 'cast(obs_key as ' ~ string ~ ')' -%}
+    {%- set md_metric_id = metric_hash_id(['metric']) -%}
+    {%- set md_key_id = metric_hash_id(['metric', md_key]) -%}
+    {%- set md_tuple_id = metric_hash_id(md_segments) -%}
+    {%- set md_observed = 'obs_key is not null and metric is not null' -%}
     {%- if not period_grains and not rolling -%}
         {{ exceptions.raise_compiler_error("metric_distinct_counts: no grain to aggregate to (grains " ~ grains ~ ", windows " ~ windows ~ ")") }}
     {%- endif -%}
@@ -52,9 +58,10 @@ with
 -- keys, segment combinations ("tuples") and metrics become integers: a hash of their values
 -- (metric_hash_id()), computed in the pass that writes a row per key, day and tuple (md_obs), so
 -- that every pass over those rows sorts and groups integers, not strings. Numbering them by a
--- join instead (key string -> id, six segment strings -> id) cost a third of
--- int_metric_values__usage's first build at preset M (240 -> 182 s alone, bench/RESULTS.md). A hash is exact while no two values share one, which
--- md_collisions checks in every build (0, or the build fails naming the kind of value).
+-- join instead (key string -> id, six segment strings -> id) cost about a third of
+-- int_metric_values__usage's first build at preset M (240 -> 168 s alone, bench/RESULTS.md).
+-- A hash is exact while no two values share one, which md_collisions checks in every build
+-- (0, or the build fails naming the kind of value).
 
 -- every (metric, key, tuple) observed: one pass over the observations for the three below
 -- (a key rarely changes tuple: about as many rows as keys)
@@ -67,14 +74,14 @@ md_key_tuples as (
         {{ md_segments[loop.index0] }} as {{ segment }}
         {%- endfor %}
     from {{ observations }}
-    where obs_key is not null
+    where {{ md_observed }}
 
 ),
 
 md_tuples as (
 
     select
-        {{ metric_hash_id(md_segments) }} as tuple_id
+        {{ md_tuple_id }} as tuple_id
         {%- for segment in segment_types %},
         {{ segment }}
         {%- endfor %}
@@ -92,7 +99,7 @@ md_tuples as (
 
 md_metrics as (
 
-    select metric, {{ metric_hash_id(['metric']) }} as metric_id
+    select metric, {{ md_metric_id }} as metric_id
     from (select distinct metric from md_key_tuples) as metrics
 
 ),
@@ -107,7 +114,7 @@ md_collisions as (
     union all
     select {{ metric_hash_collisions('md_keys', 'key_id', 'keys') }}
     from (
-        select {{ metric_hash_id(['metric', 'obs_key']) }} as key_id
+        select {{ md_key_id }} as key_id
         from (select distinct metric, obs_key from md_key_tuples) as keys
     ) as md_keys
 
@@ -119,12 +126,12 @@ md_collisions as (
 md_obs as {{ cte_materialized() }} (
 
     select
-        {{ metric_hash_id(['metric']) }} as metric_id,
+        {{ md_metric_id }} as metric_id,
         obs_date,
-        {{ metric_hash_id(['metric', md_key]) }} as key_id,
-        {{ metric_hash_id(md_segments) }} as tuple_id
+        {{ md_key_id }} as key_id,
+        {{ md_tuple_id }} as tuple_id
     from {{ observations }}
-    where obs_key is not null and metric is not null
+    where {{ md_observed }}
 
 ),
 
