@@ -16,18 +16,23 @@
     through, and only the keys seen more than once go through the row_number window, which
     sorts every row it ranks (the whole of events at M: 484 s of a first build). `relation` is
     a CTE name or a parenthesised select, read once for the key counts and once per branch.
+    The keys are counted by latest_version_key_bucket(): on DuckDB a 64-bit hash of the key, as
+    grouping 100 M text keys cost more than the rest of the dedupe (stg_product__events at M,
+    alone: 89.8 -> 76.4 s). A bucket shared by two keys only sends both through the window,
+    which ranks by the key itself, so a hash collision costs a sort, never a wrong winner.
     Plain SQL (windows in a subquery, no QUALIFY, no semi/anti join keywords), so it runs on
     any adapter; an incremental model can call it on the union of its current rows and new ones.
 -#}
 {% macro latest_version(relation, key, columns, order_by_updated_at=false, snapshot=false) -%}
     with
 
+    -- buckets holding more than one row, or a null key: their rows go through the window
     lv_repeated_keys as (
 
-        select {{ key }}, 1 as is_repeated
+        select {{ latest_version_key_bucket('keyed.' ~ key) }} as key_bucket, 1 as is_repeated
         from {{ relation }} as keyed
-        group by {{ key }}
-        having count(*) > 1 or {{ key }} is null
+        group by {{ latest_version_key_bucket('keyed.' ~ key) }}
+        having count(*) > 1 or count(*) > count(keyed.{{ key }})
 
     )
 
@@ -51,7 +56,7 @@
             versions._extract_date as _first_extract_date
         from {{ relation }} as versions
         left join lv_repeated_keys as repeated
-            on versions.{{ key }} is not distinct from repeated.{{ key }}
+            on {{ latest_version_key_bucket('versions.' ~ key) }} is not distinct from repeated.key_bucket
         where repeated.is_repeated is null
 
         union all
@@ -79,10 +84,28 @@
                 ) as _version_rank
             from {{ relation }} as versions
             inner join lv_repeated_keys as repeated
-                on versions.{{ key }} is not distinct from repeated.{{ key }}
+                on {{ latest_version_key_bucket('versions.' ~ key) }} is not distinct from repeated.key_bucket
         ) as ranked
         where _version_rank = 1
     ) as winners
+{%- endmacro %}
+
+
+{#-
+    latest_version_key_bucket(column): what latest_version() counts a key's rows by. Any
+    function of the key is correct (equal keys share a bucket; keys sharing a bucket are ranked
+    apart by the key itself); a narrower type is cheaper to group and join. Default: the key.
+-#}
+{% macro latest_version_key_bucket(column) -%}
+    {{ return(adapter.dispatch('latest_version_key_bucket')(column)) }}
+{%- endmacro %}
+
+{% macro default__latest_version_key_bucket(column) -%}
+    {{ column }}
+{%- endmacro %}
+
+{% macro duckdb__latest_version_key_bucket(column) -%}
+    hash({{ column }})
 {%- endmacro %}
 
 
