@@ -1,6 +1,6 @@
 """The engine floor: the headline marts in plain DuckDB SQL, straight from the raw Parquet.
 
-    python bench/floor.py --raw <data>/raw --out <dir> [--temp <spill dir>] [--threads N]
+    python bench/floor.py --raw <data>/raw --out <dir> [--temp <spill dir>] [--threads N] [--memory-limit 3GB]
 
 Headline marts (bench/RESULTS.md states them; definitions from METRICS.md, staging rule of
 docs/ARCHITECTURE.md: per key the version from the latest extract wins, then the greatest
@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--temp", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--memory-limit", default=None,
+                    help="DuckDB memory_limit, e.g. 3GB (the pipeline's dbt budget); default DuckDB's own (80 %% of RAM)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -232,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         con.execute(f"set temp_directory = '{args.temp}'")
     if args.threads:
         con.execute(f"set threads = {args.threads}")
+    if args.memory_limit:
+        con.execute(f"set memory_limit = '{args.memory_limit}'")
     t_all = time.perf_counter()
     for label, sql in statements(args.raw.resolve(), args.out.resolve()):
         t0 = time.perf_counter()
