@@ -2,7 +2,7 @@
 
 The large-history dbt models (stg_product__events, stg_survey__responses,
 stg_helpdesk__tickets, stg_helpdesk__ticket_comments, int_usage__user_days,
-int_usage__account_feature_days, int_usage__account_days) are incremental: a run reads only
+int_usage__account_feature_days, int_usage__account_days, int_usage__account_event_name_days) are incremental: a run reads only
 the extracts after `incremental_cutoff()` (the newest extract already built minus
 vars.chw.incremental_lookback_days) and replaces the keys / days they touch (delete+insert).
 

@@ -2,8 +2,9 @@
     One row per account per score date: product usage known on that date.
 
     An event counts on day d when it happened on or before d and was known by d
-    (first_extract_date <= d). Events are aggregated once per account, event day and day known;
-    the windows then slide over the dense daily spine (int_health__account_days), and events
+    (first_extract_date <= d). Events come aggregated per account, event name, event day and
+    day known (int_usage__account_event_name_days, incremental: a run adds only the days its new
+    events touch, where this model used to read every event in every run); the windows then slide over the dense daily spine (int_health__account_days), and events
     that happened in a window but arrived later are subtracted on the few days they were not
     yet known. Feature adoption counts distinct core features (product.features.is_core) used
     in the last window_days days, via per-feature coverage intervals, not a per-day rescan.
@@ -15,11 +16,6 @@
 
 with
 
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
 
 features as (
 
@@ -50,22 +46,6 @@ account_first_score as (
 
 ),
 
-event_days as (
-
-    select
-        account_id,
-        event_name,
-        cast(occurred_at as date) as event_date,
-        case
-            when first_extract_date > cast(occurred_at as date) then first_extract_date
-            else cast(occurred_at as date)
-        end as known_date
-    from events
-    where account_id is not null
-        and occurred_at is not null
-
-),
-
 -- one row per account, event name, event day and day known: everything below reads this
 daily_by_name as (
 
@@ -74,9 +54,8 @@ daily_by_name as (
         event_name,
         event_date,
         known_date,
-        cast(count(*) as bigint) as n_events
-    from event_days
-    group by account_id, event_name, event_date, known_date
+        n_events
+    from {{ ref('int_usage__account_event_name_days') }}
 
 ),
 
