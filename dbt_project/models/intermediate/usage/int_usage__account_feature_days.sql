@@ -2,10 +2,13 @@
     One row per account, day and core feature (stg_product__features, current and is_core) the
     account used that day: an event whose event_name is the feature's event_name.
     last_extract_date: the latest extract_date among those events (drives the increments).
+    Read from int_usage__account_event_name_days (events already counted per account, event
+    name and day: 25 M rows at preset M instead of 100 M events).
 
     Incremental (delete+insert by activity_date), like int_usage__user_days: a run recomputes
-    only the days touched by events that changed since the last run. A change of which features
-    are core (the catalogue) changes past days too: rebuild the usage models with --full-refresh.
+    only the days touched by events that changed since the last run (the event-name days
+    rewritten after the cutoff). A change of which features are core (the catalogue) changes
+    past days too: rebuild the usage models with --full-refresh.
 -#}
 {{ config(
     materialized='incremental',
@@ -14,13 +17,13 @@
     on_schema_change='append_new_columns'
 ) }}
 {%- set cutoff = incremental_cutoff('last_extract_date') -%}
-{%- set first_touched = incremental_first_touched(ref('stg_product__events'), metric_day('occurred_at'), 'extract_date', cutoff) -%}
+{%- set first_touched = incremental_first_touched(ref('int_usage__account_event_name_days'), 'event_date', 'last_extract_date', cutoff) -%}
 
 with
 
-events as (
+event_name_days as (
 
-    select * from {{ ref('stg_product__events') }}
+    select * from {{ ref('int_usage__account_event_name_days') }}
 
 ),
 
@@ -33,58 +36,49 @@ features as (
 
 {%- if cutoff is not none %}
 
--- stg_product__events itself, not the CTE: DuckDB materializes a CTE read twice (100 M events at M)
+-- the upstream model rewrites whole event days, so a day with a row changed after the cutoff
+-- is a day to recompute, and all its rows are current
 touched_days as (
 
-    select distinct {{ metric_day('occurred_at') }} as activity_date
-    from {{ ref('stg_product__events') }}
-    where extract_date > {{ cutoff }}
+    select distinct event_date
+    from event_name_days
+    where last_extract_date > {{ cutoff }}
 
 ),
 
-events_to_count as (
+days_to_count as (
 
-    select events.*
-    from events
+    select event_name_days.*
+    from event_name_days
     inner join touched_days
-        on {{ metric_day('events.occurred_at') }} = touched_days.activity_date
+        on event_name_days.event_date = touched_days.event_date
     {%- if first_touched is not none %}
-    where events.occurred_at >= cast({{ first_touched }} as {{ dbt.type_timestamp() }})
+    where event_name_days.event_date >= {{ first_touched }}
     {%- endif %}
 
 ),
+
 {%- else %}
 
-events_to_count as (
+days_to_count as (
 
-    select * from events
+    select * from event_name_days
 
 ),
+
 {%- endif %}
-
-account_event_days as (
-
-    select
-        account_id,
-        event_name,
-        {{ metric_day('occurred_at') }} as activity_date,
-        max(extract_date) as last_extract_date
-    from events_to_count
-    group by account_id, event_name, {{ metric_day('occurred_at') }}
-
-),
 
 final as (
 
     select
-        account_event_days.account_id,
-        account_event_days.activity_date,
+        days_to_count.account_id,
+        days_to_count.event_date as activity_date,
         features.feature_key,
-        max(account_event_days.last_extract_date) as last_extract_date
-    from account_event_days
+        max(days_to_count.last_extract_date) as last_extract_date
+    from days_to_count
     inner join features
-        on account_event_days.event_name = features.event_name
-    group by account_event_days.account_id, account_event_days.activity_date, features.feature_key
+        on days_to_count.event_name = features.event_name
+    group by days_to_count.account_id, days_to_count.event_date, features.feature_key
 
 )
 
