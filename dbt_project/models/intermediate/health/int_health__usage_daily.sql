@@ -4,10 +4,11 @@
     An event counts on day d when it happened on or before d and was known by d
     (first_extract_date <= d). Events come aggregated per account, event name, event day and
     day known (int_usage__account_event_name_days, incremental: a run adds only the days its new
-    events touch, where this model used to read every event in every run); the windows then slide over the dense daily spine (int_health__account_days), and events
-    that happened in a window but arrived later are subtracted on the few days they were not
-    yet known. Feature adoption counts distinct core features (product.features.is_core) used
-    in the last window_days days, via per-feature coverage intervals, not a per-day rescan.
+    events touch, where this model used to read every event in every run); the windows then
+    slide over the dense daily spine (int_health__account_days), and events that happened in a
+    window but arrived later are subtracted on the few days they were not yet known. Feature
+    adoption counts distinct core features (product.features.is_core) used in the last
+    window_days days, via per-feature coverage intervals, not a per-day rescan.
 -#}
 {%- set usage = var('chw')['health']['components']['usage'] -%}
 {%- set adoption = var('chw')['health']['components']['adoption'] -%}
@@ -15,7 +16,6 @@
 {%- set aw = adoption['window_days'] -%}
 
 with
-
 
 features as (
 
