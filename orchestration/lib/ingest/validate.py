@@ -67,10 +67,13 @@ def extra_names(ent: Entity, columns: list[str], mapping: dict[str, str]) -> dic
     return out
 
 
-def _blank_to_null(col: Column) -> str:
+def _blank_to_null(col: Column, typed: bool = False) -> str:
     """Text of a column with blank values as NULL (empty string = NULL, per the contract).
-    Free text keeps its spacing; values that must parse are trimmed first."""
+    Free text keeps its spacing; values that must parse are trimmed first. A column that arrived
+    typed (`typed`) has no blanks."""
     c = ident(col.name)
+    if typed:
+        return c
     if col.type == contract.TEXT and not col.allowed:
         # A value whose first character is printable ASCII is not blank: only the rest go through
         # trim(), which copies the string (4-5x the cost, per free-text column of every row)
@@ -78,9 +81,13 @@ def _blank_to_null(col: Column) -> str:
     return f"nullif(trim({c}), '')"
 
 
-def _typed(col: Column) -> str:
-    """Typed value of a blank-to-null text column; NULL where the text does not parse."""
+def _typed(col: Column, typed: bool = False) -> str:
+    """Typed value of a blank-to-null text column; NULL where the text does not parse. A column
+    that arrived in its type (a Parquet timestamp or date) is NULL where its text would not have
+    parsed: infinity, before year 1 or after 9999 (what the date patterns below exclude)."""
     c = ident(col.name)
+    if typed:
+        return f"CASE WHEN isfinite({c}) AND year({c}) BETWEEN 1 AND 9999 THEN {c} END"
     if col.allowed:
         return f"lower({c})"
     if col.type == contract.TS:
@@ -112,7 +119,7 @@ _KIND = {contract.TS: "timestamp", contract.DATE: "date", contract.DOUBLE: "numb
 
 
 def _quoted(c: str) -> str:
-    return f"'''' || left({c}, {VALUE_PREVIEW}) || ''''"
+    return f"'''' || left(CAST({c} AS VARCHAR), {VALUE_PREVIEW}) || ''''"
 
 
 def _reasons(col: Column) -> list[str]:
@@ -135,12 +142,13 @@ def _reasons(col: Column) -> list[str]:
     return out
 
 
-def checked_sql(ent: Entity, source_relation: str, extras: list[str]) -> str:
+def checked_sql(ent: Entity, source_relation: str, extras: list[str], typed: frozenset[str] = frozenset()) -> str:
     """SELECT over `source_relation` (columns: _file_idx, _row_number, every contract column as
-    text, `extras` as text) returning _file_idx, _row_number, the contract columns typed, the
-    extras unchanged, and `_reason`: '' for a good row, else every problem joined by '; '."""
-    l0 = ", ".join(f"{_blank_to_null(col)} AS {ident(col.name)}" for col in ent.columns)
-    l1 = ", ".join(f"{_typed(col)} AS {ident(col.name + '#typed')}" for col in ent.columns)
+    text -- or in its contract type, for the columns named in `typed` --, `extras` as text)
+    returning _file_idx, _row_number, the contract columns typed, the extras unchanged, and
+    `_reason`: '' for a good row, else every problem joined by '; '."""
+    l0 = ", ".join(f"{_blank_to_null(col, col.name in typed)} AS {ident(col.name)}" for col in ent.columns)
+    l1 = ", ".join(f"{_typed(col, col.name in typed)} AS {ident(col.name + '#typed')}" for col in ent.columns)
     final = ", ".join(f"CAST({ident(col.name + '#typed')} AS {col.type}) AS {ident(col.name)}" for col in ent.columns)
     extra_sel = "".join(f", {ident(e)}" for e in extras)
     reasons = [r for col in ent.columns for r in _reasons(col)]
