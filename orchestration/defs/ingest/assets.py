@@ -254,10 +254,12 @@ def ingest_dates(context: dg.AssetExecutionContext, ent: Entity, dates: list[str
             # date order: a survey's declared scale is checked against its earlier extracts, and
             # great-expectations' context is not shared across threads
             return ingest_partitions(paths, ent, dates, validator, con=con, schemas=False, on_result=progress)
-        # partitions of one entity are independent, and DuckDB releases the GIL: on a backfill of
-        # many extract dates two threads keep both cores busy
-        with ThreadPoolExecutor(max_workers=INGEST_THREADS) as pool:
-            return list(pool.map(lambda d: _ingest_one(sessions, paths, ent, d, progress), dates))
+    # partitions of one entity are independent, and DuckDB releases the GIL: on a backfill of
+    # many extract dates two threads keep both cores busy. Each thread's session then runs one
+    # DuckDB worker: with one per core in each, the four contended for two cores (a year of the
+    # events feed or of activities: ~5 % more wall and CPU time; bench/RESULTS.md, session 15)
+    with Sessions(threads=1) as sessions, ThreadPoolExecutor(max_workers=INGEST_THREADS) as pool:
+        return list(pool.map(lambda d: _ingest_one(sessions, paths, ent, d, progress), dates))
 
 
 def build_ingest_asset(ent: Entity) -> dg.AssetsDefinition:

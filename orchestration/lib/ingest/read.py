@@ -81,9 +81,17 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, landing: Path, table: 
     described = [(c, t) for c, t in columns_of(con, ident(table)) if c not in (ROW, LINE)]
     fr.columns = [c for c, _ in described]
     fr.typed = {c: t.upper() for c, t in described if t.upper() != contract.TEXT}
-    fr.rows_good = con.execute(f"SELECT count(*) FROM {ident(table)}").fetchone()[0]
-    fr.rows_bad = con.execute(f"SELECT count(*) FROM {ident(fr.bad_table)}").fetchone()[0]
+    fr.rows_good, fr.rows_bad = _counts(con, fr)
     return fr
+
+
+def _counts(con: duckdb.DuckDBPyConnection, fr: FileRead) -> tuple[int, int]:
+    """(rows in `table`, rows in `<table>_bad`), in one statement: a partition's fixed cost is
+    mostly its number of statements (~0.4 ms each, hundreds of extract dates x 16 entities)."""
+    good, bad = con.execute(
+        f"SELECT (SELECT count(*) FROM {ident(fr.table)}), (SELECT count(*) FROM {ident(fr.bad_table)})"
+    ).fetchone()
+    return int(good), int(bad)
 
 
 def _empty_bad(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
@@ -119,11 +127,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
         GROUP BY line
         """
     )
-    n_bad = con.execute(f"SELECT count(*) FROM {ident(fr.bad_table)}").fetchone()[0]
+    n_good, n_bad = _counts(con, fr)
     if n_bad:
         # Good rows were numbered 1..G in file order; give them the record numbers that the
         # rejected records do not occupy, so that every record keeps its place in the file.
-        n_good = con.execute(f"SELECT count(*) FROM {ident(t)}").fetchone()[0]
         con.execute(
             f"""
             UPDATE {ident(t)} SET {ROW} = m.rec

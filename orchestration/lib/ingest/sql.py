@@ -29,13 +29,14 @@ def lit(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def connect(temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect(temp_dir: Path | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session for ingest partitions (one at a time: see `Sessions`).
 
     TimeZone is UTC so that casting TIMESTAMPTZ to TIMESTAMP yields UTC wall-clock time (the
     contract: offsets are converted, timestamps without one are taken as UTC). Insertion order is
     preserved so that record numbers follow the file. Spill files go to a temp folder, never to
-    the working directory.
+    the working directory. `threads`: DuckDB's worker threads for the session (default: one per
+    core).
     """
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
@@ -43,6 +44,8 @@ def connect(temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     spill = Path(temp_dir) if temp_dir else Path(tempfile.gettempdir()) / "chw_duckdb_spill"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = {lit(str(spill))}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
     return con
 
 
@@ -69,8 +72,8 @@ class Sessions:
     Use as a context manager: every session is closed on exit.
     """
 
-    def __init__(self, temp_dir: Path | None = None):
-        self._temp_dir = temp_dir
+    def __init__(self, temp_dir: Path | None = None, threads: int | None = None):
+        self._temp_dir, self._threads = temp_dir, threads
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[duckdb.DuckDBPyConnection] = []
@@ -78,7 +81,7 @@ class Sessions:
     def get(self) -> duckdb.DuckDBPyConnection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = connect(self._temp_dir)
+            con = connect(self._temp_dir, self._threads)
             self._local.con = con
             with self._lock:
                 self._open.append(con)

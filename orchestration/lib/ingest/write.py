@@ -84,6 +84,18 @@ def copy_atomic(con: duckdb.DuckDBPyConnection, select_sql: str, dest: Path) -> 
             tmp.unlink()
 
 
+def copy_file_atomic(src: Path, dest: Path) -> None:
+    """Copy a file to `dest` via a temp file and an atomic rename (as `copy_atomic`)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def remove_raw_partition(paths: Paths, ent: Entity, extract_date: str) -> None:
     """Drop a stale raw partition (its folder), e.g. when a re-run finds no rows for it."""
     folder = raw_partition_file(paths, ent, extract_date).parent
