@@ -17,7 +17,10 @@ wrote (a cutoff after an incremental build, none after a full one: tests/generic
 The demo extracts hold what makes increments hard: late events (happened days ago, first
 arriving today: they must land on their past day in the usage models), tickets re-sent with
 a newer version in a later extract (the later version must replace the earlier one), and
-first_extract_date, which must keep the first extract an id appeared in.
+first_extract_date, which must keep the first extract an id appeared in. The test adds an event
+re-sent in the last extract with its occurred_at three days later: both its old day and its new
+one are long before the cutoff, and the old day must stop counting it
+(stg_product__event_day_moves, which is bookkeeping, empty after a full build, and not compared).
 """
 
 from __future__ import annotations
@@ -64,6 +67,29 @@ def dbt(*args: str, landing: Path, data: Path, warehouse: Path, target: Path) ->
     return proc
 
 
+def resend_event_days_later(landing: Path, from_date: str, to_date: str, days: int) -> str:
+    """Re-send an event of the extract of `from_date` in the extract of `to_date` (a CSV beside
+    its events file) with its occurred_at `days` later; returns its event_id. The event is its
+    user's only one that day, so that the day's active users change too (the metric models must
+    recompute the day it left: their watermark on stg_product__event_day_moves)."""
+    import duckdb
+
+    (src,) = (landing / "product" / "events" / from_date).iterdir()
+    dest = landing / "product" / "events" / to_date / "zz_resent.csv"
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    event = (
+        f"SELECT * FROM '{src}' WHERE user_id IS NOT NULL "
+        "QUALIFY count(*) OVER (PARTITION BY account_id, user_id, CAST(occurred_at AS DATE)) = 1 "
+        "ORDER BY event_id LIMIT 1"
+    )
+    con.execute(
+        f"COPY (SELECT * REPLACE (CAST(occurred_at AS TIMESTAMP) + INTERVAL {days} DAY AS occurred_at) FROM ({event})) "
+        f"TO '{dest}' (HEADER, DELIMITER ',')"
+    )
+    return con.execute(f"SELECT event_id FROM ({event})").fetchone()[0]
+
+
 def test_incremental_runs_equal_a_full_build(tmp_path):
     from orchestration.lib.demo_extracts import generate
 
@@ -71,6 +97,7 @@ def test_incremental_runs_equal_a_full_build(tmp_path):
     generate(everything, preset="tiny", seed=7)
     dates = extract_dates(everything)
     assert len(dates) > 10
+    moved = resend_event_days_later(everything, dates[1], dates[-1], days=3)
 
     # All but the last five extract dates, then two incremental catch-up runs: four dates at
     # once (a gap of several days), then the last date alone (the daily case).
@@ -83,6 +110,15 @@ def test_incremental_runs_equal_a_full_build(tmp_path):
         run_cli("run", landing=landing, data=data)
     warehouse = data / "warehouse.duckdb"
     incremental = table_fingerprints(warehouse)
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (recorded,) = con.execute(
+            "select count(*) from staging.stg_product__event_day_moves where extract_date = ?", [dates[-1]]
+        ).fetchone()
+        (day,) = con.execute("select occurred_at from staging.stg_product__events where event_id = ?", [moved]).fetchone()
+    assert recorded == 1, "the re-sent event's old day was not recorded as a move"
+    assert str(day.date()) > dates[1], day
 
     # Those runs were incremental: against that warehouse the events model compiles with the
     # cutoff predicate (is_incremental(); the pipeline never passes --full-refresh).
@@ -102,7 +138,7 @@ def test_incremental_runs_equal_a_full_build(tmp_path):
     full = table_fingerprints(full_warehouse)
 
     for built in (incremental, full):
-        for name in [n for n in built if n.endswith("__increment_cutoff")]:
+        for name in [n for n in built if n.endswith("__increment_cutoff") or n == "staging.stg_product__event_day_moves"]:
             del built[name]
     layers = ("staging.", "intermediate.", "marts.")
     assert sum(name.startswith(layers) for name in full) > 50

@@ -9,7 +9,10 @@
                     {'model': 'int_usage__user_days', 'day': 'activity_date',
                      'extract': 'last_extract_date'}: a row whose extract date is after the last
                     build's newest minus vars.chw.incremental_lookback_days makes its day dirty
-                    (the same lookback as the incremental staging and days models below)
+                    (the same lookback as the incremental staging and days models below). The
+                    newest is the newest over all the model's watermarked inputs, so a sparse
+                    input (stg_product__event_day_moves: a row only when an event moved) is read
+                    from the feed's newest extract, not from its own last row
       intervals     small inputs whose rows cover a span of days, snapshotted in a state table at
                     every build and compared with the previous build's snapshot, e.g. the
                     account segments (SCD-2) or subscription coverage:
@@ -96,12 +99,18 @@
         "select '_calendar' as item, '' as item_key, min(date_day) as valid_from, max(date_day) as valid_to, "
         ~ "'' as attrs from " ~ ref('int_calendar__days')
     ) -%}
+    {#- one watermark, the newest extract over all watermarked inputs (see the doc above): a full
+        build and an incremental one store the same, whatever a sparse input holds -#}
+    {%- set newest = [] -%}
     {%- for w in spec.get('watermarked', []) -%}
-        {%- do parts.append(
-            "select '_watermark', '" ~ w['model'] ~ "', cast(max(" ~ w['extract'] ~ ") as date), "
-            ~ "cast(null as date), '' from " ~ ref(w['model'])
-        ) -%}
+        {%- do newest.append("select max(" ~ w['extract'] ~ ") as newest from " ~ ref(w['model'])) -%}
     {%- endfor -%}
+    {%- if newest -%}
+        {%- do parts.append(
+            "select '_watermark', '', (select cast(max(newest) as date) from ("
+            ~ newest | join(" union all ") ~ ") as inputs), cast(null as date), ''"
+        ) -%}
+    {%- endif -%}
     {%- do parts.append(
         "select '_config', '', cast(null as date), cast(null as date), '"
         ~ period_increment_config_digest(spec) ~ "'"
@@ -130,7 +139,7 @@
         {%- do candidates.append(
             "select min(" ~ w['day'] ~ ") from " ~ ref(w['model'])
             ~ " where " ~ w['extract'] ~ " > (select " ~ dbt.dateadd('day', -lookback, 'max(valid_from)')
-            ~ " from " ~ state ~ " where item = '_watermark' and item_key = '" ~ w['model'] ~ "')"
+            ~ " from " ~ state ~ " where item = '_watermark')"
         ) -%}
     {%- endfor -%}
     {#- intervals and calendar: this build's snapshot against the stored one -#}

@@ -30,6 +30,7 @@
         'watermarked': [
             {'model': 'int_usage__user_days', 'day': 'activity_date', 'extract': 'last_extract_date'},
             {'model': 'int_usage__account_feature_days', 'day': 'activity_date', 'extract': 'last_extract_date'},
+            {'model': 'stg_product__event_day_moves', 'day': 'event_date', 'extract': 'extract_date'},
         ],
         'intervals': period_increment_intervals(['segments', 'subscriptions', 'core_features']),
         'grains': cfg['metrics']['grains'],
@@ -40,7 +41,7 @@
 ) }}
 {%- set inc = period_increment() -%}
 {%- set read_from = period_increment_read_from(inc) -%}
--- depends_on: {{ ref('int_usage__account_feature_days') }}, {{ ref('int_revenue__subscriptions_converted') }}, {{ ref('stg_product__features') }}
+-- depends_on: {{ ref('int_usage__account_feature_days') }}, {{ ref('int_revenue__subscriptions_converted') }}, {{ ref('stg_product__features') }}, {{ ref('stg_product__event_day_moves') }}
 
 with
 

@@ -16,6 +16,7 @@
     period_increment={
         'watermarked': [
             {'model': 'int_usage__account_feature_days', 'day': 'activity_date', 'extract': 'last_extract_date'},
+            {'model': 'stg_product__event_day_moves', 'day': 'event_date', 'extract': 'extract_date'},
         ],
         'intervals': period_increment_intervals(['subscriptions', 'core_features']),
         'grains': ['day'],
@@ -27,6 +28,7 @@
 ) }}
 {%- set inc = period_increment() -%}
 {%- set read_from = period_increment_read_from(inc) -%}
+-- depends_on: {{ ref('stg_product__event_day_moves') }}
 
 with
 

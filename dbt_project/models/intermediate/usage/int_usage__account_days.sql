@@ -5,7 +5,8 @@
 
     Incremental (delete+insert by activity_date): a run recomputes only the days whose
     int_usage__user_days rows changed since the last run (last_extract_date after
-    incremental_cutoff('last_extract_date')).
+    incremental_cutoff('last_extract_date')), and the days re-sent events left
+    (stg_product__event_day_moves).
 -#}
 {{ config(
     materialized='incremental',
@@ -15,6 +16,7 @@
 ) }}
 {%- set cutoff = incremental_cutoff('last_extract_date') -%}
 {%- set first_touched = incremental_first_touched(ref('int_usage__user_days'), 'activity_date', 'last_extract_date', cutoff) -%}
+-- depends_on: {{ ref('stg_product__event_day_moves') }}
 
 with
 
@@ -38,6 +40,11 @@ touched_days as (
     select distinct activity_date
     from {{ ref('int_usage__user_days') }}
     where last_extract_date > {{ cutoff }}
+
+    union
+
+    -- the days a re-sent event left for another day (they hold no changed row)
+    select event_date from ({{ event_days_moved_after(cutoff) }}) as moved
 
 ),
 {%- endif %}

@@ -7,7 +7,7 @@
 
     Incremental (delete+insert by activity_date), like int_usage__user_days: a run recomputes
     only the days touched by events that changed since the last run (the event-name days
-    rewritten after the cutoff). A change of which features are core (the catalogue) changes
+    rewritten after the cutoff, and the days re-sent events left). A change of which features are core (the catalogue) changes
     past days too: rebuild the usage models with --full-refresh.
 -#}
 {{ config(
@@ -18,6 +18,7 @@
 ) }}
 {%- set cutoff = incremental_cutoff('last_extract_date') -%}
 {%- set first_touched = incremental_first_touched(ref('int_usage__account_event_name_days'), 'event_date', 'last_extract_date', cutoff) -%}
+-- depends_on: {{ ref('stg_product__event_day_moves') }}
 
 with
 
@@ -44,6 +45,11 @@ touched_days as (
     select distinct event_date
     from {{ ref('int_usage__account_event_name_days') }}
     where last_extract_date > {{ cutoff }}
+
+    union
+
+    -- the days a re-sent event left for another day (they hold no changed row)
+    select event_date from ({{ event_days_moved_after(cutoff) }}) as moved
 
 ),
 

@@ -6,7 +6,8 @@
 
     Incremental (delete+insert by activity_date): a run recomputes only the days touched by
     events that changed since the last run (staging rows with extract_date after
-    incremental_cutoff('last_extract_date')): today's events, and a late event's past day.
+    incremental_cutoff('last_extract_date')): today's events, a late event's past day, and the
+    day a re-sent event left for another one (stg_product__event_day_moves).
 -#}
 {{ config(
     materialized='incremental',
@@ -17,6 +18,7 @@
 ) }}
 {%- set cutoff = incremental_cutoff('last_extract_date') -%}
 {%- set first_touched = incremental_first_touched(ref('stg_product__events'), metric_day('occurred_at'), 'extract_date', cutoff) -%}
+-- depends_on: {{ ref('stg_product__event_day_moves') }}
 
 with
 
@@ -34,6 +36,11 @@ touched_days as (
     select distinct {{ metric_day('occurred_at') }} as activity_date
     from {{ ref('stg_product__events') }}
     where extract_date > {{ cutoff }}
+
+    union
+
+    -- the days a re-sent event left for another day (they hold no changed row)
+    select event_date from ({{ event_days_moved_after(cutoff) }}) as moved
 
 ),
 

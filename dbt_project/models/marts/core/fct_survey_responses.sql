@@ -5,8 +5,9 @@
     and tickets open at any moment of that window.
 
     Incremental by response day (macros/incremental/period_increment.sql): responses and tickets
-    are snapshotted per build, user-days are watermarked; a run replaces the responses from the
-    first day a new, re-sent or changed response, a changed ticket or a late user-day reaches.
+    are snapshotted per build, user-days and the days re-sent events left are watermarked; a run
+    replaces the responses from the first day a new, re-sent or changed response, a changed
+    ticket or a late user-day reaches.
 -#}
 {%- set window = var('chw')['metrics']['behaviour_window_days'] -%}
 {{ config(
@@ -16,6 +17,7 @@
     period_increment={
         'watermarked': [
             {'model': 'int_usage__user_days', 'day': 'activity_date', 'extract': 'last_extract_date'},
+            {'model': 'stg_product__event_day_moves', 'day': 'event_date', 'extract': 'extract_date'},
         ],
         'intervals': [
             {'name': 'responses', 'model': 'int_surveys__responses_normalized', 'key': ['response_id'],
@@ -36,7 +38,7 @@
 ) }}
 {%- set inc = period_increment() -%}
 {%- set read_from = period_increment_read_from(inc) -%}
--- depends_on: {{ ref('int_calendar__days') }}
+-- depends_on: {{ ref('int_calendar__days') }}, {{ ref('stg_product__event_day_moves') }}
 
 with
 

@@ -17,6 +17,8 @@
     'occurred_at',
     'properties',
 ] -%}
+-- runs after the model that records which days re-sent events leave (it reads this table as it was):
+-- depends_on: {{ ref('stg_product__event_day_moves') }}
 
 with
 

@@ -1,0 +1,77 @@
+{#-
+    The days that lost an event to another day: one row per (event_date, extract_date) where an
+    event counted on event_date (in stg_product__events before this run) arrived again in the
+    extract of extract_date with its occurred_at on another day.
+
+    Why: the usage models recompute the days touched by changed events (incremental by day), and
+    a re-sent event touches its new day only; its old day kept counting it until a full refresh.
+    They read this table as more touched days (macros/incremental/incremental_window.sql).
+
+    It must see stg_product__events as the previous run left it, so it runs before that model
+    (which names it in a depends_on comment) and reads it by name, not by ref(). Incremental
+    (append): each run adds the moves among the raw extracts that stg_product__events is about to
+    read (its cutoff: the newest extract built minus the lookback); a pair already recorded is not
+    added twice, and old pairs stay, harmless (readers take only those after their own cutoff).
+    A full build holds no rows: the models reading it rebuild every day then. Cost: the new
+    extracts' event ids joined to the staged events, in runs that have a previous build.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail'
+) }}
+{%- set events = adapter.get_relation(database=this.database, schema=this.schema, identifier='stg_product__events') if execute else none -%}
+{%- set cutoff = incremental_cutoff('extract_date', relation=events) if events is not none else none -%}
+
+with
+
+{%- if cutoff is not none %}
+
+new_versions as (
+
+    select
+        cast(event_id as {{ dbt.type_string() }}) as event_id,
+        cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
+        _extract_date
+    from {{ source('product', 'events') }}
+    where _extract_date > {{ cutoff }}
+
+),
+
+moves as (
+
+    select distinct
+        {{ metric_day('staged.occurred_at') }} as event_date,
+        new_versions._extract_date as extract_date
+    from new_versions
+    inner join {{ events }} as staged
+        on staged.event_id = new_versions.event_id
+    where {{ metric_day('staged.occurred_at') }} <> {{ metric_day('new_versions.occurred_at') }}
+
+),
+
+final as (
+
+    select moves.event_date, moves.extract_date
+    from moves
+    left join {{ this }} as recorded
+        on recorded.event_date = moves.event_date
+        and recorded.extract_date = moves.extract_date
+    where recorded.event_date is null
+
+)
+
+{%- else %}
+
+final as (
+
+    select
+        cast(null as date) as event_date,
+        cast(null as date) as extract_date
+    where 1 = 0
+
+)
+
+{%- endif %}
+
+select * from final
