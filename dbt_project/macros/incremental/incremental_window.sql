@@ -52,12 +52,29 @@
         roughly day order), where the join alone reads every row of history. The days that
         lost a re-sent event (event_days_moved_after) count as touched.
 
+    incremental_touched_days(relation, day_expr, extract_column, cutoff, name)
+        The select of the days (as column `name`) such a model recomputes: the days (`day_expr`)
+        of the rows of `relation` changed after `cutoff`, and the days re-sent events left
+        (event_days_moved_after). The same days incremental_first_touched starts from.
+
     event_days_moved_after(cutoff)
         A select of `event_date`: the days that lost an event to another day in an extract after
         `cutoff` (stg_product__event_day_moves). The models incremental by event day recompute
         them besides the days of changed rows: a re-sent event's new day is among those, its old
-        day is not.
+        day is not. A model calling these names stg_product__event_day_moves in a depends_on
+        comment (dbt does not see a ref() rendered only at run time).
 -#}
+{% macro incremental_touched_days(relation, day_expr, extract_column, cutoff, name) -%}
+    select distinct {{ day_expr }} as {{ name }}
+    from {{ relation }}
+    where {{ extract_column }} > {{ cutoff }}
+
+    union
+
+    -- the days a re-sent event left for another day (they hold no changed row)
+    select event_date from ({{ event_days_moved_after(cutoff) }}) as moved
+{%- endmacro %}
+
 {% macro event_days_moved_after(cutoff) -%}
     select event_date from {{ ref('stg_product__event_day_moves') }} where extract_date > {{ cutoff }}
 {%- endmacro %}

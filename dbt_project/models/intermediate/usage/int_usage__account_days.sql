@@ -37,14 +37,7 @@ feature_days as (
 -- int_usage__user_days itself, not the CTE: DuckDB materializes a CTE read twice (44 M rows at M)
 touched_days as (
 
-    select distinct activity_date
-    from {{ ref('int_usage__user_days') }}
-    where last_extract_date > {{ cutoff }}
-
-    union
-
-    -- the days a re-sent event left for another day (they hold no changed row)
-    select event_date from ({{ event_days_moved_after(cutoff) }}) as moved
+    {{ incremental_touched_days(ref('int_usage__user_days'), 'activity_date', 'last_extract_date', cutoff, 'activity_date') }}
 
 ),
 {%- endif %}

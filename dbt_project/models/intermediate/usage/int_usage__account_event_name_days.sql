@@ -38,14 +38,7 @@ events as (
 -- stg_product__events itself, not the CTE: DuckDB materializes a CTE read twice (100 M events at M)
 touched_days as (
 
-    select distinct {{ metric_day('occurred_at') }} as event_date
-    from {{ ref('stg_product__events') }}
-    where extract_date > {{ cutoff }}
-
-    union
-
-    -- the days a re-sent event left for another day (they hold no changed row)
-    select event_date from ({{ event_days_moved_after(cutoff) }}) as moved
+    {{ incremental_touched_days(ref('stg_product__events'), metric_day('occurred_at'), 'extract_date', cutoff, 'event_date') }}
 
 ),
 

@@ -42,14 +42,7 @@ features as (
 -- materializes a CTE read twice (25 M rows at M)
 touched_days as (
 
-    select distinct event_date
-    from {{ ref('int_usage__account_event_name_days') }}
-    where last_extract_date > {{ cutoff }}
-
-    union
-
-    -- the days a re-sent event left for another day (they hold no changed row)
-    select event_date from ({{ event_days_moved_after(cutoff) }}) as moved
+    {{ incremental_touched_days(ref('int_usage__account_event_name_days'), 'event_date', 'last_extract_date', cutoff, 'event_date') }}
 
 ),
 
