@@ -21,6 +21,9 @@ first_extract_date, which must keep the first extract an id appeared in. The tes
 re-sent in the last extract with its occurred_at three days later: both its old day and its new
 one are long before the cutoff, and the old day must stop counting it
 (stg_product__event_day_moves, which is bookkeeping, empty after a full build, and not compared).
+A third run follows extracts withdrawn or re-sent with fewer rows within the lookback (events,
+tickets, comments, responses): a withdrawn key falls back to its older version (the re-sent
+event goes back to its first day) or leaves staging when it has none, as in a full build.
 """
 
 from __future__ import annotations
@@ -90,6 +93,25 @@ def resend_event_days_later(landing: Path, from_date: str, to_date: str, days: i
     return con.execute(f"SELECT event_id FROM ({event})").fetchone()[0]
 
 
+def withdraw_within_lookback(landing: Path, dates: list[str]) -> None:
+    """Extracts withdrawn or re-sent with fewer rows, all after the next run's cutoff: the event
+    re-sent in the last extract (it has an older version), half the events of the one before,
+    the tickets of the fifth-to-last (at seed 7: some re-sent with an older version, some first
+    seen there and re-sent later, whose first extract becomes the later one), the comments and
+    responses of the one before the last (mostly new rows: they leave staging)."""
+    import duckdb
+
+    (landing / "product" / "events" / dates[-1] / "zz_resent.csv").unlink()
+    (events,) = (landing / "product" / "events" / dates[-2]).glob("*.parquet")
+    fewer = events.with_name("fewer.parquet")
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT * FROM '{events}' WHERE hash(event_id) % 2 = 0) TO '{fewer}' (FORMAT parquet)")
+    fewer.replace(events)
+    for entity, date in (("helpdesk/tickets", dates[-5]), ("helpdesk/ticket_comments", dates[-2]),
+                         ("survey/responses", dates[-2])):
+        shutil.rmtree(landing / entity / date)
+
+
 def test_incremental_runs_equal_a_full_build(tmp_path):
     from orchestration.lib.demo_extracts import generate
 
@@ -109,7 +131,6 @@ def test_incremental_runs_equal_a_full_build(tmp_path):
         copy_dates(everything, landing, batch)
         run_cli("run", landing=landing, data=data)
     warehouse = data / "warehouse.duckdb"
-    incremental = table_fingerprints(warehouse)
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -119,6 +140,21 @@ def test_incremental_runs_equal_a_full_build(tmp_path):
         (day,) = con.execute("select occurred_at from staging.stg_product__events where event_id = ?", [moved]).fetchone()
     assert recorded == 1, "the re-sent event's old day was not recorded as a move"
     assert str(day.date()) > dates[1], day
+
+    # Then extracts within the lookback are withdrawn or re-sent with fewer rows, and the
+    # pipeline runs again with nothing new.
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (tickets_before,) = con.execute(
+            "select count(*) from staging.stg_helpdesk__tickets where extract_date = ?", [dates[-5]]).fetchone()
+    withdraw_within_lookback(landing, dates)
+    run_cli("run", landing=landing, data=data)
+    incremental = table_fingerprints(warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (day,) = con.execute("select occurred_at from staging.stg_product__events where event_id = ?", [moved]).fetchone()
+        (tickets_after,) = con.execute(
+            "select count(*) from staging.stg_helpdesk__tickets where extract_date = ?", [dates[-5]]).fetchone()
+    assert str(day.date()) <= dates[1], f"the withdrawn re-send of {moved} still counts (occurred_at {day})"
+    assert tickets_before > 0 and tickets_after == 0, (tickets_before, tickets_after)
 
     # Those runs were incremental: against that warehouse the events model compiles with the
     # cutoff predicate (is_incremental(); the pipeline never passes --full-refresh).

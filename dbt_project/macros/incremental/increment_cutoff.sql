@@ -1,12 +1,16 @@
 {#-
     The cutoff an incremental model used in its last build, kept for the tests that check only
-    what that build wrote (tests/generic/unique_in_increment.sql).
+    what that build wrote (tests/generic/unique_in_increment.sql) and for the model's post-hooks
+    (delete_withdrawn_versions, macros/staging/latest_version.sql).
 
     record_increment_cutoff(column)
         Pre-hook of a model whose increments follow incremental_cutoff(column): stores the
         cutoff this build uses (null in a full build) in `intermediate.<model>__increment_cutoff`.
         A pre-hook sees the table before the build, so it computes the model's own cutoff; it
         runs in the model's transaction, so a failed build keeps the previous value.
+    recorded_increment_cutoff()
+        That value as a date literal (none after a full build), for the model's post-hooks: they
+        run after the build, when incremental_cutoff() would see the rows it just wrote.
     increment_cutoff_relation(relation)
         Where that value is kept: the intermediate schema, whatever the model's (a mart's
         bookkeeping must not be published with the marts).
@@ -27,4 +31,10 @@
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{% macro recorded_increment_cutoff() -%}
+    {%- set result = run_query("select cast(cutoff as " ~ dbt.type_string() ~ ") from " ~ increment_cutoff_relation(this)) -%}
+    {%- set cutoff = result.columns[0].values()[0] if result.rows | length > 0 else none -%}
+    {{ return(none if cutoff is none else "cast('" ~ cutoff[:10] ~ "' as date)") }}
 {%- endmacro %}

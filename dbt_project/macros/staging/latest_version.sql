@@ -126,7 +126,11 @@
       winner       the same rule as a full build (latest extract, greatest updated_at, last
                    file and record), so a re-sent id in a later extract replaces the earlier one;
       first_extract_date  the earlier of the new versions' first extract and the one already
-                   recorded for the key.
+                   recorded for the key, the latter only when it is on or before the cutoff (a
+                   later one is read again, and may have been withdrawn).
+    `relation` should come from incremental_source(), so that a key whose versions after the
+    cutoff were all withdrawn falls back to its older version; the post-hook
+    delete_withdrawn_versions() deletes such a key when it has none.
     The result equals a full build as long as the extracts on or before the cutoff did not
     change since they were built (a partition re-ingested further back needs --full-refresh).
 -#}
@@ -163,7 +167,8 @@
         {%- endfor %}
         winners.extract_date,
         case
-            when known.first_extract_date < winners.first_extract_date then known.first_extract_date
+            when known.first_extract_date <= {{ cutoff }}
+                and known.first_extract_date < winners.first_extract_date then known.first_extract_date
             else winners.first_extract_date
         end as first_extract_date
     from (
@@ -172,4 +177,64 @@
     left join {{ this }} as known
         on winners.{{ key }} = known.{{ key }}
     {%- endif %}
+{%- endmacro %}
+
+
+{#-
+    incremental_source(relation, key, cutoff)
+
+    The raw rows an incremental delta staging model reads: the versions of the extracts after
+    `cutoff` and, when an extract after the cutoff was withdrawn or re-sent without some keys,
+    the older versions of those keys. A full build (cutoff none): every row.
+
+    Why: delete+insert replaces only the keys that arrive again. A key whose only versions after
+    the cutoff are gone from the raw layer would keep its withdrawn version, where a full build
+    holds its older version (or nothing). Those keys ("withdrawn": in the table with an extract
+    date after the cutoff, in no raw extract after it) are found from the table as the previous
+    run left it; their older versions are read from the extracts on or before the cutoff. When
+    there are none (the usual run), DuckDB's hash join sees an empty build side and skips that
+    scan of history: 0.2 s for stg_product__events at M (1.9 M rows after the cutoff).
+    `relation` is read three times, so pass the source itself, not a CTE (DuckDB materializes a
+    CTE read more than once, and would read every extract to keep it).
+-#}
+{% macro incremental_source(relation, key, cutoff) -%}
+    select * from {{ relation }}
+    {%- if cutoff is not none %}
+    where _extract_date > {{ cutoff }}
+
+    union all
+
+    select * from {{ relation }} as older
+    where older._extract_date <= {{ cutoff }}
+        and older.{{ key }} in ({{ withdrawn_keys(relation, key, cutoff) }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- The keys of the staged rows (`staged`: this model's table) from an extract after `cutoff` that
+    no raw extract after it holds any more (incremental_source; stg_product__event_day_moves). -#}
+{% macro withdrawn_keys(relation, key, cutoff, staged=none) -%}
+    select staged.{{ key }} from {{ staged if staged is not none else this }} as staged
+    where staged.extract_date > {{ cutoff }}
+        and staged.{{ key }} not in (
+            select {{ key }} from {{ relation }} where _extract_date > {{ cutoff }} and {{ key }} is not null
+        )
+{%- endmacro %}
+
+{#-
+    delete_withdrawn_versions(relation, key)
+
+    Post-hook of an incremental delta staging model (with pre-hook record_increment_cutoff(
+    'extract_date'), whose cutoff it uses): deletes the rows of withdrawn keys that had no older
+    version to fall back to (incremental_source). Those with one were replaced by the build; the
+    rest have an extract date after the cutoff and are in no raw extract after it, as in a full
+    build, which never saw them. Nothing to do after a full build.
+-#}
+{% macro delete_withdrawn_versions(relation, key) -%}
+    {%- set cutoff = recorded_increment_cutoff() if execute else none -%}
+    {%- if cutoff is none -%}
+        select 1
+    {%- else -%}
+        delete from {{ this }}
+        where {{ key }} in ({{ withdrawn_keys(relation, key, cutoff) }})
+    {%- endif -%}
 {%- endmacro %}

@@ -1,11 +1,14 @@
 {#- One row per ticket_id: the latest version (delta entity).
-    Incremental: a run reads only the raw extracts after incremental_cutoff() and upserts
-    their keys (delete+insert on ticket_id); see macros/staging/latest_version.sql. -#}
+    Incremental: a run reads only the raw extracts after incremental_cutoff() (and the older
+    versions of keys withdrawn from them) and upserts their keys (delete+insert on ticket_id);
+    see macros/staging/latest_version.sql. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='ticket_id',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    pre_hook="{{ record_increment_cutoff('extract_date') }}",
+    post_hook="{{ delete_withdrawn_versions(source('helpdesk', 'tickets'), 'ticket_id') }}"
 ) }}
 {%- set cutoff = incremental_cutoff('extract_date') -%}
 {%- set columns = [
@@ -29,10 +32,7 @@ with
 
 source as (
 
-    select * from {{ source('helpdesk', 'tickets') }}
-    {%- if cutoff is not none %}
-    where _extract_date > {{ cutoff }}
-    {%- endif %}
+    {{ incremental_source(source('helpdesk', 'tickets'), 'ticket_id', cutoff) }}
 
 ),
 

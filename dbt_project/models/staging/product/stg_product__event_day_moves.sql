@@ -1,7 +1,9 @@
 {#-
     The days that lost an event to another day: one row per (event_date, extract_date) where an
     event counted on event_date (in stg_product__events before this run) arrived again in the
-    extract of extract_date with its occurred_at on another day.
+    extract of extract_date with its occurred_at on another day. Also the days an event withdrawn
+    from the extract of extract_date leaves, and those of its older versions, which
+    stg_product__events falls back to (macros/staging/latest_version.sql: incremental_source).
 
     Why: the usage models recompute the days touched by changed events (incremental by day), and
     a re-sent event touches its new day only; its old day kept counting it until a full refresh.
@@ -50,13 +52,48 @@ moves as (
 
 ),
 
+-- events withdrawn from an extract after the cutoff (incremental_source): stg_product__events
+-- falls back to their older version or drops them, so the day they leave and the days of their
+-- older versions change. Usually none, and then the older extracts are not read.
+withdrawn as (
+
+    select staged.event_id, staged.occurred_at, staged.extract_date
+    from {{ events }} as staged
+    where staged.extract_date > {{ cutoff }}
+        and staged.event_id in ({{ withdrawn_keys(source('product', 'events'), 'event_id', cutoff, staged=events) }})
+
+),
+
+withdrawn_days as (
+
+    select {{ metric_day('withdrawn.occurred_at') }} as event_date, withdrawn.extract_date
+    from withdrawn
+
+    union
+
+    select {{ metric_day('older.occurred_at') }} as event_date, withdrawn.extract_date
+    from {{ source('product', 'events') }} as older
+    inner join withdrawn
+        on older.event_id = withdrawn.event_id
+    where older._extract_date <= {{ cutoff }}
+
+),
+
+changed_days as (
+
+    select event_date, extract_date from moves
+    union
+    select event_date, extract_date from withdrawn_days
+
+),
+
 final as (
 
-    select moves.event_date, moves.extract_date
-    from moves
+    select changed_days.event_date, changed_days.extract_date
+    from changed_days
     left join {{ this }} as recorded
-        on recorded.event_date = moves.event_date
-        and recorded.extract_date = moves.extract_date
+        on recorded.event_date = changed_days.event_date
+        and recorded.extract_date = changed_days.extract_date
     where recorded.event_date is null
 
 )

@@ -1,11 +1,14 @@
 {#- One row per response_id: the latest version (delta entity).
-    Incremental: a run reads only the raw extracts after incremental_cutoff() and upserts
-    their keys (delete+insert on response_id); see macros/staging/latest_version.sql. -#}
+    Incremental: a run reads only the raw extracts after incremental_cutoff() (and the older
+    versions of keys withdrawn from them) and upserts their keys (delete+insert on response_id);
+    see macros/staging/latest_version.sql. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='response_id',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    pre_hook="{{ record_increment_cutoff('extract_date') }}",
+    post_hook="{{ delete_withdrawn_versions(source('survey', 'responses'), 'response_id') }}"
 ) }}
 {%- set cutoff = incremental_cutoff('extract_date') -%}
 {%- set columns = [
@@ -23,10 +26,7 @@ with
 
 source as (
 
-    select * from {{ source('survey', 'responses') }}
-    {%- if cutoff is not none %}
-    where _extract_date > {{ cutoff }}
-    {%- endif %}
+    {{ incremental_source(source('survey', 'responses'), 'response_id', cutoff) }}
 
 ),
 
