@@ -24,6 +24,7 @@
 ) }}
 {%- set events = adapter.get_relation(database=this.database, schema=this.schema, identifier='stg_product__events') if execute else none -%}
 {%- set cutoff = incremental_cutoff('extract_date', relation=events) if events is not none else none -%}
+{%- set withdrawn = count_withdrawn_keys(source('product', 'events'), 'event_id', cutoff, staged=events) -%}
 
 with
 
@@ -52,9 +53,11 @@ moves as (
 
 ),
 
+{%- if withdrawn > 0 %}
+
 -- events withdrawn from an extract after the cutoff (incremental_source): stg_product__events
 -- falls back to their older version or drops them, so the day they leave and the days of their
--- older versions change. Usually none, and then the older extracts are not read.
+-- older versions change. Usually none: then this is left out (one count, not a plan over history).
 withdrawn as (
 
     select staged.event_id, staged.occurred_at, staged.extract_date
@@ -79,11 +82,15 @@ withdrawn_days as (
 
 ),
 
+{%- endif %}
+
 changed_days as (
 
     select event_date, extract_date from moves
+    {%- if withdrawn > 0 %}
     union
     select event_date, extract_date from withdrawn_days
+    {%- endif %}
 
 ),
 
