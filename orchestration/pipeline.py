@@ -357,28 +357,19 @@ def dbt_error_messages(text: str) -> list[str]:
 # "Failure in test table_checks_metric_values (models/marts/metrics/_metrics__models.yml)": one
 # test holds all of a model's rules (dbt_project/tests/generic/table_checks.sql)
 TABLE_CHECKS_FAILURE = re.compile(r"Failure in test ((?:table_checks|table_warnings)_\w+) \(([^)]+)\)")
-MAX_RULES_SHOWN = 10
 
 
 def with_broken_rules(message: str, paths: Paths) -> str:
     """A failed table_checks test's message with the rules it found broken: "... -> not_null
-    account_id: 2 rows; unique ticket_id: 1 row". dbt says only how many rows the test returned;
-    the rows say which rules. They come from running the test's compiled SQL (the newest one
-    dbt wrote in the data dir's dbt target) on the warehouse, read-only, once the run is over.
+    account_id: 2 rows; unique ticket_id: 1 row" (orchestration.lib.broken_rules), from the test's
+    compiled SQL (the newest one dbt wrote in the data dir's dbt target), once the run is over.
     The message is unchanged if that SQL or the warehouse cannot be read."""
-    import duckdb
+    from orchestration.lib.broken_rules import broken_rules, describe
 
     found = TABLE_CHECKS_FAILURE.search(message)
     if not found:
         return message
     name, yml_path = found.groups()
     compiled = sorted(paths.dbt_target.glob(f"*/compiled/*/{yml_path}/{name}.sql"), key=lambda f: f.stat().st_mtime)
-    if not compiled:
-        return message
-    try:
-        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-            rows = sorted(con.execute(compiled[-1].read_text()).fetchall(), key=str)[:MAX_RULES_SHOWN]  # a row a rule
-    except (duckdb.Error, OSError):
-        return message
-    rules = [f"{' '.join(filter(None, (rule, subject)))}: {n} {'row' if n == 1 else 'rows'}" for rule, subject, n in rows]
-    return f"{message} -> {'; '.join(rules)}" if rules else message
+    rules = broken_rules(compiled[-1], paths.warehouse) if compiled else None
+    return f"{message} -> {describe(rules)}" if rules else message

@@ -119,3 +119,24 @@ def test_personal_data_never_reaches_staging(warehouse):
     con = duckdb.connect(str(warehouse), read_only=True)
     comments = " ".join(r[0] or "" for r in con.execute("select comment from staging.stg_survey__responses").fetchall())
     assert "555 0100" not in comments
+
+
+def test_a_failed_check_names_its_broken_rules_in_dagster(warehouse):
+    """No product events: the warning-level table check of the events model fails on its
+    not_empty rule. The check's Dagster result says which rule broke (metadata `broken_rules` and
+    its description, shown in the UI), not only the row count dbt reports; a check that passed
+    keeps dbt's metadata as it was."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(warehouse.parent / "dagster_home")) as instance:
+        def latest(asset: list[str], check: str):
+            key = dg.AssetCheckKey(dg.AssetKey(asset), check)
+            (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+            return record.event.dagster_event.event_specific_data
+
+        events = latest(["staging", "stg_product__events"], "table_warnings_stg_product__events")
+        accounts = latest(["staging", "stg_crm__accounts"], "table_checks_stg_crm__accounts")
+    assert not events.passed and events.severity == dg.AssetCheckSeverity.WARN
+    assert events.metadata["broken_rules"].value == [{"rule": "not_empty", "subject": "", "failing_rows": 0}]
+    assert events.description == "not_empty: 0 rows"
+    assert accounts.passed and "broken_rules" not in accounts.metadata

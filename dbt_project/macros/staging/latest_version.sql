@@ -244,8 +244,9 @@
     Post-hook of an incremental delta staging model (with pre-hook record_increment_cutoff(
     'extract_date'), whose cutoff it uses): deletes the rows of withdrawn keys that had no older
     version to fall back to (incremental_source). Those with one were replaced by the build; the
-    rest have an extract date after the cutoff and are in no raw extract after it, as in a full
-    build, which never saw them. Nothing to do after a full build.
+    rest still hold the withdrawn version, and a full build, which never reads it, holds nothing
+    for them. It runs after the build, so incremental_cutoff() would see the rows just written:
+    hence the recorded cutoff. Nothing to do after a full build.
 -#}
 {% macro delete_withdrawn_versions(relation, key) -%}
     {%- set cutoff = recorded_increment_cutoff() if execute else none -%}

@@ -23,6 +23,7 @@ import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
@@ -30,6 +31,7 @@ from dagster_dbt import (
 from packaging import version
 
 from orchestration.lib import dbt_forkserver
+from orchestration.lib.broken_rules import broken_rules, describe
 from orchestration.lib.paths import DBT_PROJECT_DIR, current
 
 # dbt reads its paths from the environment (profiles.yml, sources): export them, absolute, for
@@ -116,10 +118,50 @@ def prune_invocation_folders(target: Path, keep: int = KEEP_INVOCATIONS) -> list
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(BUILD_ARGS, context=context).stream()
+    """dbt build, its events passed on as they come, except failed checks: those wait for dbt to
+    finish (and let go of the warehouse), then carry the rules they found broken."""
+    invocation = dbt.cli(BUILD_ARGS, context=context)
+    failed: list[dg.AssetCheckResult] = []
+    try:
+        for event in invocation.stream():
+            if isinstance(event, dg.AssetCheckResult) and not event.passed:
+                failed.append(event)
+            else:
+                yield event
+    except Exception:
+        # dbt exits non-zero when an error-severity test fails: report those checks, then fail
+        yield from (with_broken_rules(event, invocation) for event in failed)
+        raise
+    yield from (with_broken_rules(event, invocation) for event in failed)
     pruned = prune_invocation_folders(Path(dbt_project.target_path))
     if pruned:
         context.log.info(f"deleted {len(pruned)} old dbt invocation folders (kept the newest {KEEP_INVOCATIONS})")
+
+
+def with_broken_rules(check: dg.AssetCheckResult, invocation: DbtCliInvocation) -> dg.AssetCheckResult:
+    """A failed table_checks / table_warnings check with metadata `broken_rules` (rule, subject,
+    failing rows: orchestration.lib.broken_rules) and a description naming them, so the UI says
+    which rules broke, not only how many rows the test returned. Other checks, or a test whose
+    SQL or warehouse cannot be read, as dbt reported them."""
+    unique_id = check.metadata.get("unique_id")
+    node = invocation.manifest.get("nodes", {}).get(getattr(unique_id, "value", unique_id) or "")
+    if not node or not node["name"].startswith(("table_checks_", "table_warnings_")):
+        return check
+    compiled = Path(invocation.target_path) / "compiled" / node["package_name"] / node["original_file_path"] / f"{node['name']}.sql"
+    rules = broken_rules(compiled, current().warehouse)
+    if not rules:
+        return check
+    return dg.AssetCheckResult(
+        asset_key=check.asset_key,
+        check_name=check.check_name,
+        passed=check.passed,
+        severity=check.severity,
+        description=describe(rules),
+        metadata={
+            **check.metadata,
+            "broken_rules": dg.MetadataValue.json([{"rule": r, "subject": s, "failing_rows": n} for r, s, n in rules]),
+        },
+    )
 
 
 _SPLIT = _has_models_source()
