@@ -46,19 +46,9 @@ account_first_score as (
 
 ),
 
--- one row per account, event name, event day and day known: everything below reads this
-daily_by_name as (
-
-    select
-        account_id,
-        event_name,
-        event_date,
-        known_date,
-        n_events
-    from {{ ref('int_usage__account_event_name_days') }}
-
-),
-
+-- everything below reads int_usage__account_event_name_days (one row per account, event name,
+-- event day and day known), by name in the two places that do: as a CTE read twice DuckDB would
+-- materialize its 25 M rows at M first (11.7-12.7 -> 10.6-10.7 s alone, the same rows)
 daily as (
 
     select
@@ -66,7 +56,7 @@ daily as (
         event_date,
         known_date,
         sum(n_events) as n_events
-    from daily_by_name
+    from {{ ref('int_usage__account_event_name_days') }}
     group by account_id, event_date, known_date
 
 ),
@@ -207,7 +197,7 @@ core_use as (
         daily_by_name.event_name,
         min(daily_by_name.known_date) as covered_from,
         cast({{ dbt.dateadd('day', aw, 'daily_by_name.event_date') }} as date) as covered_to
-    from daily_by_name
+    from {{ ref('int_usage__account_event_name_days') }} as daily_by_name
     inner join core_features
         on daily_by_name.event_name = core_features.event_name
     group by daily_by_name.account_id, daily_by_name.event_name, daily_by_name.event_date
