@@ -313,6 +313,14 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     return PipelineResult(dates, ingest_ok, transform.success, time.monotonic() - started, failures, to_ingest)
 
 
+# What a step stopped by SIGINT (Ctrl-C in the terminal, dagster-dbt's cancel) left: dbt builds
+# each model in a transaction, and the serving copy is published only after a whole run.
+INTERRUPTED = (
+    "interrupted (SIGINT, e.g. Ctrl-C): the models it had finished hold this run's data, the others "
+    "their previous build, and BI still reads the previous serving copy; run again to finish"
+)
+
+
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     """The error of every failed step of a run (e.g. a failed blocking asset check). A failed dbt
     step gives one message per dbt error instead (the node and why), which dagster-dbt parsed from
@@ -321,6 +329,9 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
+            if error and error.cls_name == "DagsterExecutionInterruptedError":
+                out.append(f"{event.step_key}: {INTERRUPTED}")
+                continue
             text = error.to_string() if error else event.message
             dbt_errors = dbt_error_messages(text)
             out += [f"{event.step_key}: {e}" for e in dbt_errors] or [f"{event.step_key}: {text}"]

@@ -3,7 +3,8 @@ on one generated "tiny" landing zone (20 accounts x 20 extract dates), under the
 meets in operation:
 
 1. two runs launched at once on one data dir queue on the run lock instead of failing;
-2. a run killed (SIGKILL to its whole process group) while dbt is building, then re-run;
+2. a run killed (SIGKILL to its whole process group) while dbt is building, then re-run; and one
+   interrupted (SIGINT, Ctrl-C), which stops at once and says what it left;
 3. DuckDB under a memory limit too low for the build (CHW_DUCKDB_MEMORY_LIMIT);
 4. an extract with ~30 % invalid survey responses: the blocking check holds back that day's
    health scoring while the other days proceed.
@@ -203,6 +204,41 @@ def test_run_killed_mid_build_then_rerun(queued, landing, tmp_path):
     assert again.keys() == reference.keys()
     assert {k for k in reference if again[k] != reference[k]} == set()
     assert marts(table_fingerprints(serving_file(data))) == reference
+
+
+def test_ctrl_c_mid_build_stops_the_run_at_once_and_says_so(queued, landing, tmp_path):
+    """SIGINT to the whole process group (what Ctrl-C in a terminal sends) while dbt builds: the
+    run stops within seconds (DuckDB is interrupted, not waited for), exits 1 naming the step and
+    what it left, records its Dagster runs as ended (nothing for the next run to release), keeps
+    the previous serving copy; a re-run gives the reference marts."""
+    data = tmp_path / "data"
+    shutil.copytree(queued["data"], data)
+    old_serving = marts(table_fingerprints(serving_file(data)))
+    warehouse = data / "warehouse.duckdb"
+    wal = warehouse.with_name(warehouse.name + ".wal")
+    mtime = warehouse.stat().st_mtime
+
+    run = Run(landing, data)
+    run.wait_for(lambda out: "building staging" in out)
+    started = time.monotonic()
+    while not (wal.exists() or warehouse.stat().st_mtime != mtime) and time.monotonic() - started < 300:
+        time.sleep(0.1)
+    time.sleep(3)  # a few models into the build
+    os.killpg(run.proc.pid, signal.SIGINT)
+    interrupted = time.monotonic()
+    assert run.wait(timeout=120) == 1, run.output[-3000:]
+    stopped_in = time.monotonic() - interrupted
+    print(f"stopped {stopped_in:.1f} s after SIGINT")
+    assert stopped_in < 30, run.output[-3000:]
+    assert "transform run" in run.output and "FAILED" in run.output, run.output[-3000:]
+    assert "dbt_warehouse: interrupted (SIGINT" in run.output, run.output[-3000:]
+    assert in_progress_runs(data) == []
+    assert marts(table_fingerprints(serving_file(data))) == old_serving, "serving copy changed by an interrupted run"
+
+    rerun = run_cli("run", landing=landing, data=data)
+    assert "was interrupted: marking it failed" not in rerun.stdout
+    assert leftover_relations(warehouse) == []
+    assert marts(table_fingerprints(warehouse)) == marts(queued["fingerprints"])
 
 
 def test_memory_limit_too_low_fails_clearly_and_keeps_previous_marts(queued, landing, tmp_path):
