@@ -1,9 +1,13 @@
 {#-
-    on-run-start hook (dbt_project.yml): drop relations a killed run left behind.
+    on-run-start and on-run-end hook (dbt_project.yml): drop relations a killed or failed run
+    left behind.
 
     dbt builds a table as `<model>__dbt_tmp`, renames the old one to `<model>__dbt_backup`,
-    swaps and drops the backup. A run killed between those steps (SIGKILL, OOM killer, a lost
-    machine) can leave either in the warehouse, where they would be published and counted.
+    swaps, commits and then drops the backup. A run killed between those steps (SIGKILL, OOM
+    killer, a lost machine) can leave either in the warehouse, where they would be published and
+    counted: the next run's start drops them. A run that fails there without being killed (DuckDB
+    out of memory in the drop itself, seen once under a 10MB limit: `stg_crm__owners__dbt_backup`)
+    goes on to its end hook, which drops them at once.
     Only the warehouse's own catalog is touched; DuckDB temp tables are gone with the session.
 -#}
 {% macro drop_leftover_relations() %}
