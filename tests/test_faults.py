@@ -112,6 +112,25 @@ class Run:
             time.sleep(0.2)
 
 
+def wait_until_dbt_writes(run: Run, warehouse: Path) -> float:
+    """Wait until the run's transform has started and dbt writes the warehouse; returns when the
+    transform started (time.monotonic()). dbt's own output reaches the CLI's stdout only when its
+    Dagster step ends, so the warehouse is watched instead: a write-ahead log (or a checkpoint)
+    means dbt is replacing tables."""
+    run.wait_for(lambda out: "building staging" in out)
+    wal = warehouse.with_name(warehouse.name + ".wal")
+    mtime = warehouse.stat().st_mtime
+    started = time.monotonic()
+
+    def writing() -> bool:
+        return wal.exists() or warehouse.stat().st_mtime != mtime
+
+    while not writing() and time.monotonic() - started < 300 and run.proc.poll() is None:
+        time.sleep(0.1)
+    assert writing(), "dbt never started writing the warehouse"
+    return started
+
+
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     from orchestration.lib.demo_extracts import generate
@@ -168,22 +187,9 @@ def test_run_killed_mid_build_then_rerun(queued, landing, tmp_path):
     old_serving = marts(table_fingerprints(serving_file(data)))
 
     run = Run(landing, data)
-    run.wait_for(lambda out: "building staging" in out)
-    # dbt's own output reaches the CLI's stdout only when its Dagster step ends, so watch the
-    # warehouse instead: a write-ahead log (or a checkpoint) means dbt is replacing tables.
-    warehouse = data / "warehouse.duckdb"
-    wal = warehouse.with_name(warehouse.name + ".wal")
-    mtime = warehouse.stat().st_mtime
-    started = time.monotonic()
-
-    def writing() -> bool:
-        return wal.exists() or warehouse.stat().st_mtime != mtime
-
-    while not writing() and time.monotonic() - started < 300 and run.proc.poll() is None:
-        time.sleep(0.1)
-    assert writing(), "dbt never started writing the warehouse"
+    started = wait_until_dbt_writes(run, data / "warehouse.duckdb")
     time.sleep(3)  # a few models into the build
-    print(f"killing {time.monotonic() - started:.0f} s after the transform started (dbt writing: {writing()})")
+    print(f"killing {time.monotonic() - started:.0f} s after the transform started")
     os.killpg(run.proc.pid, signal.SIGKILL)
     assert run.wait(timeout=60) == -signal.SIGKILL
     assert "transform run" not in run.output, "killed too late: the transform had finished"
@@ -215,14 +221,9 @@ def test_ctrl_c_mid_build_stops_the_run_at_once_and_says_so(queued, landing, tmp
     shutil.copytree(queued["data"], data)
     old_serving = marts(table_fingerprints(serving_file(data)))
     warehouse = data / "warehouse.duckdb"
-    wal = warehouse.with_name(warehouse.name + ".wal")
-    mtime = warehouse.stat().st_mtime
 
     run = Run(landing, data)
-    run.wait_for(lambda out: "building staging" in out)
-    started = time.monotonic()
-    while not (wal.exists() or warehouse.stat().st_mtime != mtime) and time.monotonic() - started < 300:
-        time.sleep(0.1)
+    wait_until_dbt_writes(run, warehouse)
     time.sleep(3)  # a few models into the build
     os.killpg(run.proc.pid, signal.SIGINT)
     interrupted = time.monotonic()

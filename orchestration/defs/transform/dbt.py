@@ -122,23 +122,24 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     finish (and let go of the warehouse), then carry the rules they found broken."""
     invocation = dbt.cli(BUILD_ARGS, context=context)
     failed: list[dg.AssetCheckResult] = []
+    error: Exception | None = None
     try:
         for event in invocation.stream():
             if isinstance(event, dg.AssetCheckResult) and not event.passed:
                 failed.append(event)
             else:
                 yield event
-    except Exception:
-        # dbt exits non-zero when an error-severity test fails: report those checks, then fail
-        yield from (with_broken_rules(event, invocation) for event in failed)
-        raise
-    yield from (with_broken_rules(event, invocation) for event in failed)
+    except Exception as exc:  # dbt exits non-zero when an error-severity test fails: report, then fail
+        error = exc
+    yield from (check_with_broken_rules(event, invocation) for event in failed)
+    if error is not None:
+        raise error
     pruned = prune_invocation_folders(Path(dbt_project.target_path))
     if pruned:
         context.log.info(f"deleted {len(pruned)} old dbt invocation folders (kept the newest {KEEP_INVOCATIONS})")
 
 
-def with_broken_rules(check: dg.AssetCheckResult, invocation: DbtCliInvocation) -> dg.AssetCheckResult:
+def check_with_broken_rules(check: dg.AssetCheckResult, invocation: DbtCliInvocation) -> dg.AssetCheckResult:
     """A failed table_checks / table_warnings check with metadata `broken_rules` (rule, subject,
     failing rows: orchestration.lib.broken_rules) and a description naming them, so the UI says
     which rules broke, not only how many rows the test returned. Other checks, or a test whose

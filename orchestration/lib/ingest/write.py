@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -72,28 +74,30 @@ def audit_schema_file(paths: Paths, table: str) -> Path:
     return paths.audit / table / "_schema" / "empty.parquet"
 
 
-def copy_atomic(con: duckdb.DuckDBPyConnection, select_sql: str, dest: Path) -> None:
-    """COPY a query to Parquet at `dest` via a temp file and an atomic rename."""
+@contextmanager
+def _atomic_destination(dest: Path) -> Iterator[Path]:
+    """A temp path beside `dest` (unique per writer thread) to write; renamed onto `dest` at once
+    when the block ends without error, removed in any case."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp"  # unique per writer thread
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
-        con.execute(f"COPY ({select_sql}) TO {lit(str(tmp))} (FORMAT parquet)")
+        yield tmp
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def copy_atomic(con: duckdb.DuckDBPyConnection, select_sql: str, dest: Path) -> None:
+    """COPY a query to Parquet at `dest` via a temp file and an atomic rename."""
+    with _atomic_destination(dest) as tmp:
+        con.execute(f"COPY ({select_sql}) TO {lit(str(tmp))} (FORMAT parquet)")
 
 
 def copy_file_atomic(src: Path, dest: Path) -> None:
     """Copy a file to `dest` via a temp file and an atomic rename (as `copy_atomic`)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
+    with _atomic_destination(dest) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def remove_raw_partition(paths: Paths, ent: Entity, extract_date: str) -> None:
