@@ -14,6 +14,11 @@
     increment_cutoff_relation(relation)
         Where that value is kept: the intermediate schema, whatever the model's (a mart's
         bookkeeping must not be published with the marts).
+    create_increment_cutoff_schema()
+        on-run-start hook (dbt_project.yml): creates that schema before any model runs. A build
+        of the staging layer alone does not create it, and two pre-hooks creating it at once on
+        dbt's two threads fail in DuckDB ("Catalog write-write conflict on create"; seen in CI
+        when the tickets and events models started together).
 -#}
 {% macro increment_cutoff_relation(relation) -%}
     {{ return(api.Relation.create(database=relation.database, schema=generate_schema_name('intermediate', none),
@@ -24,13 +29,18 @@
     {%- if execute -%}
         {%- set cutoff = incremental_cutoff(column) -%}
         {%- set state = increment_cutoff_relation(this) -%}
-        {#- a build of the staging layer alone may run before the intermediate schema exists -#}
-        {%- do adapter.create_schema(state) -%}
         create or replace table {{ state }} as
         select cast({{ cutoff if cutoff is not none else 'null' }} as date) as cutoff
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{% macro create_increment_cutoff_schema() -%}
+    {%- if execute -%}
+        {%- do adapter.create_schema(increment_cutoff_relation(api.Relation.create(database=target.database, identifier='any'))) -%}
+    {%- endif -%}
+    select 1
 {%- endmacro %}
 
 {% macro recorded_increment_cutoff() -%}
