@@ -11,6 +11,13 @@
     post_hook="{{ delete_withdrawn_versions(source('product', 'events'), 'event_id') }}"
 ) }}
 {%- set cutoff = incremental_cutoff('extract_date') -%}
+{#- In a full build `source` and `typed` are inlined where they are read, not materialized:
+    latest_version() reads `typed` three times, so DuckDB would write all 100 M events (at M)
+    to read them back, where the key count needs only the event_id column of the Parquet.
+    The SQL alone at M (3GB, 2 threads): 101.5 -> 50.0 s, the same rows. An incremental build
+    reads a few extracts, and materialized they cost no more (a run with withdrawn keys:
+    10.7-11.2 s materialized, 12.5-12.9 s inlined). -#}
+{%- set inlined = cte_not_materialized() if cutoff is none else '' -%}
 {%- set columns = [
     'event_id',
     'account_id',
@@ -24,13 +31,13 @@
 
 with
 
-source as (
+source as {{ inlined }} (
 
     {{ incremental_source(source('product', 'events'), 'event_id', cutoff) }}
 
 ),
 
-typed as (
+typed as {{ inlined }} (
 
     select
         cast(event_id as {{ dbt.type_string() }}) as event_id,
