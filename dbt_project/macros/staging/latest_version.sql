@@ -15,7 +15,9 @@
     Most keys have one version (events, comments: nearly all of them): those pass straight
     through, and only the keys seen more than once go through the row_number window, which
     sorts every row it ranks (the whole of events at M: 484 s of a first build). `relation` is
-    a CTE name or a parenthesised select, read once for the key counts and once per branch.
+    a CTE name or a parenthesised select, read once for the key counts and once per branch: a
+    large one should be a CTE declared with cte_not_materialized(), which DuckDB reads again
+    in each place instead of writing all its rows once (stg_product__events, full build).
     The keys are counted by latest_version_key_bucket(): on DuckDB a 64-bit hash of the key, as
     grouping 100 M text keys cost more than the rest of the dedupe (stg_product__events at M,
     alone: 89.8 -> 76.4 s). A bucket shared by two keys only sends both through the window,
