@@ -12,16 +12,23 @@
         That value as a date literal (none after a full build), for the model's post-hooks: they
         run after the build, when incremental_cutoff() would see the rows it just wrote.
     increment_cutoff_relation(relation)
-        Where that value is kept: the intermediate schema, whatever the model's (a mart's
-        bookkeeping must not be published with the marts).
-    create_increment_cutoff_schema()
+        Where that value is kept: the bookkeeping schema.
+    bookkeeping_schema()
+        The schema of the incremental models' bookkeeping (these cutoffs, the period_increment
+        snapshots): the intermediate schema, whatever the model's (a mart's bookkeeping must not
+        be published with the marts).
+    create_bookkeeping_schema()
         on-run-start hook (dbt_project.yml): creates that schema before any model runs. A build
         of the staging layer alone does not create it, and two pre-hooks creating it at once on
         dbt's two threads fail in DuckDB ("Catalog write-write conflict on create"; seen in CI
         when the tickets and events models started together).
 -#}
+{% macro bookkeeping_schema() -%}
+    {{ return(generate_schema_name('intermediate', none)) }}
+{%- endmacro %}
+
 {% macro increment_cutoff_relation(relation) -%}
-    {{ return(api.Relation.create(database=relation.database, schema=generate_schema_name('intermediate', none),
+    {{ return(api.Relation.create(database=relation.database, schema=bookkeeping_schema(),
                                   identifier=relation.identifier ~ '__increment_cutoff', type='table')) }}
 {%- endmacro %}
 
@@ -36,9 +43,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro create_increment_cutoff_schema() -%}
+{% macro create_bookkeeping_schema() -%}
     {%- if execute -%}
-        {%- do adapter.create_schema(increment_cutoff_relation(api.Relation.create(database=target.database, identifier='any'))) -%}
+        {%- do adapter.create_schema(api.Relation.create(database=target.database, schema=bookkeeping_schema())) -%}
     {%- endif -%}
     select 1
 {%- endmacro %}

@@ -60,10 +60,10 @@
     {{ return(spec) }}
 {%- endmacro %}
 
-{#- Always in the intermediate schema, whatever the model's: a mart's snapshot must not be
-    published with the marts (serving file, Parquet export). -#}
+{#- In the bookkeeping schema (macros/incremental/increment_cutoff.sql), whatever the model's: a
+    mart's snapshot must not be published with the marts (serving file, Parquet export). -#}
 {% macro period_increment_state_relation() -%}
-    {{ return(api.Relation.create(database=this.database, schema=generate_schema_name('intermediate', none),
+    {{ return(api.Relation.create(database=this.database, schema=bookkeeping_schema(),
                                   identifier=this.identifier ~ '__increment_state', type='table')) }}
 {%- endmacro %}
 
