@@ -38,6 +38,7 @@
     none in a full build (first run, --full-refresh). With 'periods':
       period_increment_read_from(inc)  the first day the model must read: the coarsest grain's
                                        period start of from_day, minus reach_days
+      period_increment_from_day(inc)   from_day as a date literal (models by day)
       period_increment_filter(inc)     the periods recomputed: day and rolling periods from
                                        from_day, week / month / quarter from the period that
                                        holds it. The pre-hook deletes exactly these and the
@@ -219,6 +220,15 @@
     {{ return(period_increment_date(first)) }}
 {%- endmacro %}
 
+{#- none unless only some periods are recomputed; then the first recomputed day, a date literal
+    (models by day filter the rows they write and what reaches them with it) -#}
+{% macro period_increment_from_day(inc) -%}
+    {%- if inc is none or inc['mode'] != 'periods' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(period_increment_date(inc['from_day']) | trim) }}
+{%- endmacro %}
+
 {% macro period_increment_filter(inc, grain_column='grain', start_column='period_start') -%}
     {%- if inc is none or inc['mode'] != 'periods' -%}
         {{ return('true') }}
@@ -259,7 +269,10 @@
 
 {#- The interval inputs several metric models share, by name: 'segments' (the account's segment
     attributes, SCD-2), 'subscriptions' (which days an account is covered), 'core_features' (the
-    core feature catalogue: a change recomputes everything). -#}
+    core feature catalogue: a change recomputes everything), and for the health score's daily
+    inputs (their rows are the active days of int_health__account_days): 'known_subscriptions'
+    (the days a subscription covers once known, and its seats) and 'latest_extract' (its end:
+    the days the latest extract date adds, or takes away when it moves back). -#}
 {% macro period_increment_intervals(names) -%}
     {%- set known = {
         'segments': {'name': 'segments', 'model': 'int_calendar__account_segments', 'key': ['account_id', 'valid_from'],
@@ -268,6 +281,11 @@
                           'key': ['subscription_id'], 'from': 'start_date', 'to': 'end_date', 'attrs': ['account_id']},
         'core_features': {'name': 'core_features', 'model': 'stg_product__features', 'key': ['feature_key'],
                           'from': "'1900-01-01'", 'to': 'null', 'attrs': [], 'where': 'is_current and is_core'},
+        'known_subscriptions': {'name': 'known_subscriptions', 'model': 'stg_crm__subscriptions',
+                                'key': ['subscription_id'], 'from': 'greatest(start_date, first_extract_date)',
+                                'to': 'end_date', 'attrs': ['account_id', 'seats']},
+        'latest_extract': {'name': 'latest_extract', 'model': 'int_health__extract_bounds', 'key': ["'latest'"],
+                           'from': dbt.dateadd('day', 1, 'latest_extract_date'), 'to': 'null', 'attrs': []},
     } -%}
     {%- set picked = [] -%}
     {%- for name in names -%}

@@ -1,10 +1,39 @@
 {#-
-    One row per account per score date: engagement in the last window_days days known that day
+    One row per account per active day (int_health__account_days.is_active; the health score
+    reads its score dates): engagement in the last window_days days known that day
     (crm.activities with occurred_at <= d and first_extract_date <= d): QBRs, executive
     check-ins and active stakeholders (distinct contacts in any activity).
     has_engagement_source: the CRM had delivered activities by d (else the component is missing).
+
+    Incremental by day (macros/incremental/period_increment.sql), as int_health__usage_daily: a
+    run recomputes the days from the first one a changed activity (snapshotted: added, withdrawn
+    or re-sent with other values; from the day it became known), a subscription or the latest
+    extract date reach, reading the activities of window_days days before it.
 -#}
 {%- set w = var('chw')['health']['components']['engagement']['window_days'] -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    period_increment={
+        'intervals': [
+            {'name': 'activities', 'model': 'stg_crm__activities', 'key': ['activity_id'],
+             'from': 'greatest(cast(occurred_at as date), first_extract_date)', 'to': 'null',
+             'attrs': ['account_id', 'activity_type', 'contact_id', 'occurred_at'],
+             'where': 'account_id is not null and occurred_at is not null'},
+        ] + period_increment_intervals(['known_subscriptions', 'latest_extract']),
+        'grains': ['day'],
+        'day_column': 'as_of_date',
+        'reach_days': w,
+    },
+    pre_hook="{{ period_increment_delete() }}",
+    post_hook="{{ period_increment_save() }}"
+) }}
+{%- set inc = period_increment() -%}
+{%- set read_from = period_increment_read_from(inc) -%}
+{%- set from_day = period_increment_from_day(inc) -%}
+-- depends_on: {{ ref('stg_crm__subscriptions') }}
+-- depends_on: {{ ref('int_health__extract_bounds') }}
+-- depends_on: {{ ref('int_calendar__days') }}
 
 with
 
@@ -20,9 +49,13 @@ activities as (
 
 ),
 
-score_dates as (
+active_days as (
 
-    select account_id, day from account_days where is_score_date
+    select account_id, day from account_days
+    where is_active
+    {%- if from_day is not none %}
+        and day >= {{ from_day }}
+    {%- endif %}
 
 ),
 
@@ -43,6 +76,16 @@ known_activities as (
 
 ),
 
+-- in an incremental run: what the windows of the recomputed days reach
+activities_in_reach as (
+
+    select * from known_activities
+    {%- if read_from is not none %}
+    where occurred_date > {{ read_from }}
+    {%- endif %}
+
+),
+
 crm_known_from as (
 
     select min(known_date) as known_from from known_activities
@@ -52,34 +95,34 @@ crm_known_from as (
 per_day as (
 
     select
-        score_dates.account_id,
-        score_dates.day,
+        active_days.account_id,
+        active_days.day,
         sum(case when known_activities.activity_type = 'qbr' then 1 else 0 end) as qbrs,
         sum(case when known_activities.activity_type = 'exec_checkin' then 1 else 0 end) as exec_checkins,
         count(distinct known_activities.contact_id) as active_stakeholders
-    from score_dates
-    inner join known_activities
-        on score_dates.account_id = known_activities.account_id
-        and known_activities.known_date <= score_dates.day
-        and known_activities.occurred_date > {{ dbt.dateadd('day', -w, 'score_dates.day') }}
-    group by score_dates.account_id, score_dates.day
+    from active_days
+    inner join activities_in_reach as known_activities
+        on active_days.account_id = known_activities.account_id
+        and known_activities.known_date <= active_days.day
+        and known_activities.occurred_date > {{ dbt.dateadd('day', -w, 'active_days.day') }}
+    group by active_days.account_id, active_days.day
 
 ),
 
 final as (
 
     select
-        score_dates.account_id,
-        score_dates.day as as_of_date,
-        coalesce(score_dates.day >= crm_known_from.known_from, false) as has_engagement_source,
+        active_days.account_id,
+        active_days.day as as_of_date,
+        coalesce(active_days.day >= crm_known_from.known_from, false) as has_engagement_source,
         cast(coalesce(per_day.qbrs, 0) as bigint) as qbrs,
         cast(coalesce(per_day.exec_checkins, 0) as bigint) as exec_checkins,
         cast(coalesce(per_day.active_stakeholders, 0) as bigint) as active_stakeholders
-    from score_dates
+    from active_days
     cross join crm_known_from
     left join per_day
-        on score_dates.account_id = per_day.account_id
-        and score_dates.day = per_day.day
+        on active_days.account_id = per_day.account_id
+        and active_days.day = per_day.day
 
 )
 

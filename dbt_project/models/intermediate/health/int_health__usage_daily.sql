@@ -1,5 +1,6 @@
 {#-
-    One row per account per score date: product usage known on that date.
+    One row per account per active day (int_health__account_days.is_active; the health score
+    reads its score dates): product usage known on that day.
 
     An event counts on day d when it happened on or before d and was known by d
     (first_extract_date <= d). Events come aggregated per account, event name, event day and
@@ -9,11 +10,45 @@
     window but arrived later are subtracted on the few days they were not yet known. Feature
     adoption counts distinct core features (product.features.is_core) used in the last
     window_days days, via per-feature coverage intervals, not a per-day rescan.
+
+    Incremental by day (macros/incremental/period_increment.sql), as a daily run must not rebuild
+    every account-day of history (at M 3 M rows from 25 M event rows, ~27 s of every run): a run
+    recomputes the days from the first one that changed event days (within the lookback, and the
+    days re-sent events left), a subscription (active days, seats), the core-feature catalogue
+    (everything) or the latest extract date (the days it adds or takes away) reach, reading
+    events and the spine from 2 x window_days - 1 days before it. Rows are kept for every active
+    day, not only score dates: which days are score dates moves with the latest extract date
+    every day, whether a day is active only when a subscription changes.
 -#}
 {%- set usage = var('chw')['health']['components']['usage'] -%}
 {%- set adoption = var('chw')['health']['components']['adoption'] -%}
 {%- set w = usage['window_days'] -%}
 {%- set aw = adoption['window_days'] -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    period_increment={
+        'watermarked': [
+            {'model': 'int_usage__account_event_name_days', 'day': 'event_date', 'extract': 'last_extract_date'},
+            {'model': 'stg_product__event_day_moves', 'day': 'event_date', 'extract': 'extract_date'},
+        ],
+        'intervals': [
+            {'name': 'core_features', 'model': 'stg_product__features', 'key': ['feature_key'],
+             'from': "'1900-01-01'", 'to': 'null', 'attrs': ['event_name', 'first_extract_date'], 'where': 'is_core'},
+        ] + period_increment_intervals(['known_subscriptions', 'latest_extract']),
+        'grains': ['day'],
+        'day_column': 'as_of_date',
+        'reach_days': [2 * w - 1, aw - 1] | max,
+    },
+    pre_hook="{{ period_increment_delete() }}",
+    post_hook="{{ period_increment_save() }}"
+) }}
+{%- set inc = period_increment() -%}
+{%- set read_from = period_increment_read_from(inc) -%}
+{%- set from_day = period_increment_from_day(inc) -%}
+-- depends_on: {{ ref('stg_product__event_day_moves') }}
+-- depends_on: {{ ref('int_health__extract_bounds') }}
+-- depends_on: {{ ref('int_calendar__days') }}
 
 with
 
@@ -23,9 +58,13 @@ features as (
 
 ),
 
+-- in an incremental run: the spine from the first day a recomputed day's windows reach
 account_days as (
 
     select * from {{ ref('int_health__account_days') }}
+    {%- if read_from is not none %}
+    where day >= {{ read_from }}
+    {%- endif %}
 
 ),
 
@@ -35,19 +74,20 @@ day_numbers as (
 
 ),
 
-account_first_score as (
+-- days written are active and on or after these: an event known by then needs no correction
+account_first_day as (
 
     select
         account_id,
-        min(day) as first_score_date
+        min(day) as first_spine_date,
+        min(case when is_active then day end) as first_active_date
     from account_days
-    where is_score_date
     group by account_id
 
 ),
 
 -- everything below reads int_usage__account_event_name_days (one row per account, event name,
--- event day and day known), by name in the two places that do: as a CTE read twice DuckDB would
+-- event day and day known), by name in the places that do: as a CTE read twice DuckDB would
 -- materialize its 25 M rows at M first (11.7-12.7 -> 10.6-10.7 s alone, the same rows)
 daily as (
 
@@ -57,6 +97,9 @@ daily as (
         known_date,
         sum(n_events) as n_events
     from {{ ref('int_usage__account_event_name_days') }}
+    {%- if read_from is not none %}
+    where event_date >= {{ read_from }}
+    {%- endif %}
     group by account_id, event_date, known_date
 
 ),
@@ -78,7 +121,7 @@ on_spine as (
     select
         account_days.account_id,
         account_days.day,
-        account_days.is_score_date,
+        account_days.is_active,
         coalesce(per_event_date.n_events, 0) as n_events,
         case when per_event_date.account_id is null then 0 else 1 end as is_event_day
     from account_days
@@ -93,7 +136,7 @@ windowed as (
     select
         account_id,
         day,
-        is_score_date,
+        is_active,
         sum(n_events) over (
             partition by account_id order by day rows between {{ w - 1 }} preceding and current row
         ) as events_window,
@@ -117,12 +160,15 @@ late_days as (
         day_numbers.generated_number - 1 as day_offset,
         daily.n_events
     from daily
-    inner join account_first_score
-        on daily.account_id = account_first_score.account_id
-        and daily.known_date > account_first_score.first_score_date
+    inner join account_first_day
+        on daily.account_id = account_first_day.account_id
+        and daily.known_date > account_first_day.first_active_date
     inner join day_numbers
         on daily.known_date > {{ dbt.dateadd('day', 'day_numbers.generated_number - 1', 'daily.event_date') }}
     where daily.known_date > daily.event_date
+    {%- if from_day is not none %}
+        and daily.known_date > {{ from_day }}
+    {%- endif %}
 
 ),
 
@@ -132,13 +178,16 @@ late_event_dates as (
         per_event_date.account_id,
         cast({{ dbt.dateadd('day', 'day_numbers.generated_number - 1', 'per_event_date.event_date') }} as date) as day
     from per_event_date
-    inner join account_first_score
-        on per_event_date.account_id = account_first_score.account_id
-        and per_event_date.first_known_date > account_first_score.first_score_date
+    inner join account_first_day
+        on per_event_date.account_id = account_first_day.account_id
+        and per_event_date.first_known_date > account_first_day.first_active_date
     inner join day_numbers
         on per_event_date.first_known_date > {{ dbt.dateadd('day', 'day_numbers.generated_number - 1', 'per_event_date.event_date') }}
         and day_numbers.generated_number <= {{ w }}
     where per_event_date.first_known_date > per_event_date.event_date
+    {%- if from_day is not none %}
+        and per_event_date.first_known_date > {{ from_day }}
+    {%- endif %}
 
 ),
 
@@ -183,7 +232,7 @@ core_feature_counts as (
     select
         account_days.day,
         count(distinct core_features.event_name) as core_features
-    from (select distinct day from account_days where is_score_date) as account_days
+    from (select distinct day from account_days where is_active) as account_days
     inner join core_features
         on core_features.known_from <= account_days.day
     group by account_days.day
@@ -200,6 +249,9 @@ core_use as (
     from {{ ref('int_usage__account_event_name_days') }} as daily_by_name
     inner join core_features
         on daily_by_name.event_name = core_features.event_name
+    {%- if read_from is not none %}
+    where daily_by_name.event_date >= {{ read_from }}
+    {%- endif %}
     group by daily_by_name.account_id, daily_by_name.event_name, daily_by_name.event_date
 
 ),
@@ -248,11 +300,27 @@ core_periods as (
 
 ),
 
+-- a period that starts before the account's spine (events before its span, or in an incremental
+-- run before the days read) starts on the spine's first day: its +1 would otherwise fall on no
+-- spine day while its -1 does
+core_spine_periods as (
+
+    select
+        core_periods.account_id,
+        greatest(core_periods.period_from, account_first_day.first_spine_date) as period_from,
+        core_periods.period_to
+    from core_periods
+    inner join account_first_day
+        on core_periods.account_id = account_first_day.account_id
+    where core_periods.period_to > account_first_day.first_spine_date
+
+),
+
 core_steps as (
 
-    select account_id, period_from as day, 1 as step from core_periods
+    select account_id, period_from as day, 1 as step from core_spine_periods
     union all
-    select account_id, period_to as day, -1 as step from core_periods
+    select account_id, period_to as day, -1 as step from core_spine_periods
 
 ),
 
@@ -272,7 +340,7 @@ core_running as (
     select
         on_spine.account_id,
         on_spine.day,
-        on_spine.is_score_date,
+        on_spine.is_active,
         sum(coalesce(core_step_days.step, 0)) over (
             partition by on_spine.account_id order by on_spine.day rows between unbounded preceding and current row
         ) as core_features_used
@@ -283,12 +351,13 @@ core_running as (
 
 ),
 
+-- over every event day, not only the days read
 events_known_from as (
 
     select
         min(known_date) as known_from,
         min(event_date) as first_event_date
-    from daily
+    from {{ ref('int_usage__account_event_name_days') }}
 
 ),
 
@@ -305,7 +374,7 @@ seats as (
         and subscriptions.first_extract_date <= account_days.day
         and subscriptions.start_date <= account_days.day
         and (subscriptions.end_date is null or subscriptions.end_date > account_days.day)
-    where account_days.is_score_date
+    where account_days.is_active
     group by account_days.account_id, account_days.day
 
 ),
@@ -342,8 +411,9 @@ final as (
     left join seats
         on windowed.account_id = seats.account_id
         and windowed.day = seats.day
-    where windowed.is_score_date
+    where windowed.is_active
 
 )
 
 select * from final
+where {{ period_increment_filter(inc) }}
