@@ -94,3 +94,48 @@ def test_a_failed_run_names_the_broken_rules(tmp_path: Path):
     other = message.replace("table_checks_stg_helpdesk__tickets", "table_checks_stg_crm__accounts")
     assert with_broken_rules(other, paths) == other
     assert with_broken_rules("Failure in test unique_in_increment_x (models/a.yml): Got 1 result", paths).endswith("1 result")
+
+
+def test_changed_column_scopes_row_rules_to_what_the_last_build_wrote(tmp_path: Path):
+    """changed_column: the row rules and relationships read the rows the last build wrote (by the
+    cutoff its pre-hook recorded); uniqueness and not_empty still read the whole table; after a
+    full build (cutoff null) or with no cutoff recorded, every row is checked."""
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("create schema staging; create schema intermediate")
+    con.execute("create table staging.accounts as select * from (values ('a1'), ('a2')) as t(account_id)")
+    # e1/e2 are older than the cutoff (2026-10-24): a null name, an orphan account, e1 twice;
+    # the last build wrote e3 (null name) and e4 (orphan a8)
+    con.execute("""
+        create table staging.events as select * from (values
+            ('e1', 'a1', null,    date '2026-10-01'),
+            ('e1', 'a1', 'login', date '2026-10-01'),
+            ('e2', 'a9', 'login', date '2026-10-02'),
+            ('e3', 'a2', null,    date '2026-10-30'),
+            ('e4', 'a8', 'login', date '2026-10-30')
+        ) as t(event_id, account_id, event_name, extract_date)""")
+    con.execute("create table intermediate.events__increment_cutoff as select date '2026-10-24' as cutoff")
+    # nothing written after the cutoff: the table is still not empty
+    con.execute("create table staging.quiet as select * from staging.events where extract_date < '2026-10-24'")
+    con.execute("create table intermediate.quiet__increment_cutoff as select date '2026-10-24' as cutoff")
+    con.execute("create table staging.events_full as select * from staging.events")
+    con.execute("create table intermediate.events_full__increment_cutoff as select cast(null as date) as cutoff")
+    con.execute("create table staging.events_unrecorded as select * from staging.events")
+    con.close()
+
+    def relation(name: str) -> str:
+        return f"api.Relation.create(database='warehouse', schema='staging', identifier='{name}')"
+
+    accounts = "{'account_id': {'to': " + relation("accounts") + ", 'field': 'account_id'}}"
+    rules = dict(not_null="['event_name']", unique="['event_id']", relationships=accounts, not_empty="true",
+                 changed_column="'extract_date'")
+    calls = [_call(model=relation(name), **rules) for name in ("events", "quiet", "events_full", "events_unrecorded")]
+    compiled = compile_inline(tmp_path, "\n-- next\n".join(calls)).split("-- next")
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    found = [sorted(con.execute(sql).fetchall()) for sql in compiled]
+    every_row = [("not_null", "event_name", 2), ("relationships", "account_id -> accounts.account_id", 2),
+                 ("unique", "event_id", 1)]
+    assert found[0] == [("not_null", "event_name", 1), ("relationships", "account_id -> accounts.account_id", 1),
+                        ("unique", "event_id", 1)]
+    assert found[1] == [("unique", "event_id", 1)]
+    assert found[2] == every_row
+    assert found[3] == every_row

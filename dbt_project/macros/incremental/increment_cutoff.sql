@@ -1,6 +1,6 @@
 {#-
     The cutoff an incremental model used in its last build, kept for the tests that check only
-    what that build wrote (tests/generic/unique_in_increment.sql) and for the model's post-hooks
+    what that build wrote (tests/generic/unique_in_increment.sql, table_checks.sql) and for the model's post-hooks
     (delete_withdrawn_versions, macros/staging/latest_version.sql).
 
     record_increment_cutoff(column)
@@ -11,6 +11,9 @@
     recorded_increment_cutoff()
         That value as a date literal (none after a full build), for the model's post-hooks: they
         run after the build, when incremental_cutoff() would see the rows it just wrote.
+    tested_increment_cutoff(model)
+        The same for a test of `model` (tests/generic/unique_in_increment.sql, table_checks with
+        changed_column): none after a full build, or for a model that never recorded one.
     increment_cutoff_relation(relation)
         Where that value is kept: the bookkeeping schema.
     bookkeeping_schema()
@@ -52,6 +55,24 @@
 
 {% macro recorded_increment_cutoff() -%}
     {%- set result = run_query("select cast(cutoff as " ~ dbt.type_string() ~ ") from " ~ increment_cutoff_relation(this)) -%}
+    {%- set cutoff = result.columns[0].values()[0] if result.rows | length > 0 else none -%}
+    {{ return(none if cutoff is none else "cast('" ~ cutoff[:10] ~ "' as date)") }}
+{%- endmacro %}
+
+{% macro tested_increment_cutoff(model) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set state = increment_cutoff_relation(model) -%}
+    {#- the catalog, not dbt's relation cache: the pre-hook created the table with plain SQL -#}
+    {%- set found = run_query(
+        "select count(*) from information_schema.tables where table_catalog = current_database()"
+        ~ " and table_schema = '" ~ state.schema ~ "' and table_name = '" ~ state.identifier ~ "'"
+    ) -%}
+    {%- if found.columns[0].values()[0] == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query("select cast(cutoff as " ~ dbt.type_string() ~ ") from " ~ state) -%}
     {%- set cutoff = result.columns[0].values()[0] if result.rows | length > 0 else none -%}
     {{ return(none if cutoff is none else "cast('" ~ cutoff[:10] ~ "' as date)") }}
 {%- endmacro %}

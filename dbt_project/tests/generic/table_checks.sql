@@ -13,6 +13,7 @@
                 relationships:                             # each non-null value is in the
                   account_id: {to: ref('accounts'), field: account_id}   # other model
                 not_empty: true                            # at least one row
+                changed_column: extract_date               # optional, see below
 
     Why one test per model: each dbt test is a node (Jinja, dbt's events, a query) and an asset
     check with three Dagster events, and the one-rule tests were two thirds of a run's nodes
@@ -21,12 +22,24 @@
     only warn go in a second table_checks with `config: {severity: warn}`. Each is named in the
     YAML (`name: table_checks_<model>`, `table_warnings_<model>`): the Dagster check's name.
 
+    changed_column: for an incremental model that records its cutoff (pre-hook
+    record_increment_cutoff, as for unique_in_increment): the row rules and relationships check
+    only the rows the last build wrote (changed_column > its cutoff; every row after a full
+    build): the rows already held were checked when they were written, and at M these checks
+    read 100 M events in every run. `unique` and `not_empty` still read the whole table (a
+    duplicate or an empty table can involve rows of any build). A parent key removed after its
+    rows were written is not found by a scoped relationships check until the next full build.
+
     Fails with one row per broken rule: the rule, what it is about (a column, a key, an
     expression) and how many rows break it (for uniqueness: how many key values are repeated;
     for not_empty: 0, the row count).
 -#}
 {% test table_checks(model, not_null=[], unique=[], accepted_values={}, ranges={}, expressions=[],
-                     relationships={}, not_empty=false) %}
+                     relationships={}, not_empty=false, changed_column=none) %}
+
+{%- set cutoff = tested_increment_cutoff(model) if changed_column is not none else none -%}
+{%- set checked = model if cutoff is none else
+    "(select * from " ~ model ~ " where " ~ changed_column ~ " > " ~ cutoff ~ ")" -%}
 
 {%- set counted = [] -%}
 {%- for column in not_null -%}
@@ -65,14 +78,21 @@ row_rules as (
         count(case when {{ broken }} then 1 end) as broken_{{ loop.index }},
     {%- endfor %}
         count(*) as row_count
-    from {{ model }}
+    from {{ checked }} as checked
 )
+{%- if not_empty and cutoff is not none %},
+
+-- the rows the last build wrote may be none: the table is what must not be empty
+table_rows as (
+    select count(*) as row_count from (select 1 from {{ model }} limit 1) as any_row
+)
+{%- endif %}
 
 {%- for column, parent in relationships.items() %},
 
 orphans_{{ loop.index }} as (
     select count(*) as broken
-    from {{ model }} as child
+    from {{ checked }} as child
     where child.{{ column }} is not null
         and not exists (
             select 1 from {{ parent['to'] }} as parent where parent.{{ parent['field'] }} = child.{{ column }}
@@ -116,7 +136,8 @@ duplicate_keys_{{ loop.index }} as (
     ) -%}
 {%- endfor -%}
 {%- if not_empty -%}
-    {%- do failures.append("select 'not_empty' as rule, '' as subject, row_count as failing_rows from row_rules where row_count = 0") -%}
+    {%- do failures.append("select 'not_empty' as rule, '' as subject, row_count as failing_rows from "
+                           ~ ("row_rules" if cutoff is none else "table_rows") ~ " where row_count = 0") -%}
 {%- endif -%}
 {%- do failures.append("select null as rule, null as subject, null as failing_rows from row_rules where false") %}
 

@@ -17,19 +17,7 @@
 -#}
 {% test unique_in_increment(model, combination_of_columns, changed_column, scope_column=none) %}
 {%- set columns = combination_of_columns | join(', ') -%}
-{%- set state = increment_cutoff_relation(model) -%}
-{%- set cutoff = none -%}
-{%- if execute -%}
-    {#- the catalog, not dbt's relation cache: the pre-hook created the table with plain SQL -#}
-    {%- set found = run_query(
-        "select count(*) from information_schema.tables where table_catalog = current_database()"
-        ~ " and table_schema = '" ~ state.schema ~ "' and table_name = '" ~ state.identifier ~ "'"
-    ) -%}
-    {%- if found.columns[0].values()[0] > 0 -%}
-        {%- set result = run_query("select cast(cutoff as " ~ dbt.type_string() ~ ") from " ~ state) -%}
-        {%- set cutoff = result.columns[0].values()[0] if result.rows | length > 0 else none -%}
-    {%- endif -%}
-{%- endif %}
+{%- set cutoff = tested_increment_cutoff(model) %}
 
 select
     {{ columns }},
@@ -37,10 +25,10 @@ select
 from {{ model }}
 {%- if cutoff is not none %}
 {%- if scope_column is none %}
-where {{ changed_column }} > cast('{{ cutoff }}' as date)
+where {{ changed_column }} > {{ cutoff }}
 {%- else %}
 where {{ scope_column }} in (
-    select distinct {{ scope_column }} from {{ model }} where {{ changed_column }} > cast('{{ cutoff }}' as date)
+    select distinct {{ scope_column }} from {{ model }} where {{ changed_column }} > {{ cutoff }}
 )
 {%- endif %}
 {%- endif %}
