@@ -1,7 +1,8 @@
 """Incremental daily runs give the same warehouse as one full build.
 
 The large-history dbt models (stg_product__events, stg_survey__responses,
-stg_helpdesk__tickets, stg_helpdesk__ticket_comments, int_usage__user_days,
+stg_helpdesk__tickets, stg_helpdesk__ticket_comments, the CRM snapshots stg_crm__subscriptions,
+__contacts and __milestones, int_usage__user_days,
 int_usage__account_feature_days, int_usage__account_days, int_usage__account_event_name_days) are incremental: a run reads only
 the extracts after `incremental_cutoff()` (the newest extract already built minus
 vars.chw.incremental_lookback_days) and replaces the keys / days they touch (delete+insert).
@@ -21,8 +22,9 @@ first_extract_date, which must keep the first extract an id appeared in. The tes
 re-sent in the last extract with its occurred_at three days later: both its old day and its new
 one are long before the cutoff, and the old day must stop counting it
 (stg_product__event_day_moves, which is bookkeeping, empty after a full build, and not compared).
-A third run follows extracts withdrawn or re-sent with fewer rows within the lookback (events,
-tickets, comments, responses): a withdrawn key falls back to its older version (the re-sent
+The last extract also re-sends the subscriptions snapshot without one subscription and with
+another one's seats changed. A third run follows extracts withdrawn or re-sent with fewer rows
+within the lookback (events, tickets, comments, responses, that snapshot): a withdrawn key falls back to its older version (the re-sent
 event goes back to its first day) or leaves staging when it has none, as in a full build.
 """
 
@@ -93,12 +95,37 @@ def resend_event_days_later(landing: Path, from_date: str, to_date: str, days: i
     return con.execute(f"SELECT event_id FROM ({event})").fetchone()[0]
 
 
+def resend_subscriptions_snapshot(landing: Path, dates: list[str]) -> tuple[str, str]:
+    """A subscriptions snapshot in the last extract (replacing the generator's, if that date had
+    one): the latest earlier snapshot without its first subscription and with one more seat on
+    its second. Returns (dropped, changed) subscription ids."""
+    import duckdb
+
+    folder = landing / "crm" / "subscriptions"
+    previous = max(d for d in dates[:-1] if (folder / d).is_dir())
+    (src,) = (folder / previous).iterdir()
+    dest = folder / dates[-1] / "subscriptions.csv"
+    dest.parent.mkdir(exist_ok=True)
+    for old in dest.parent.iterdir():
+        old.unlink()
+    con = duckdb.connect()
+    dropped, changed = (r[0] for r in con.execute(
+        f"SELECT subscription_id FROM read_csv('{src}', all_varchar = true) ORDER BY 1 LIMIT 2").fetchall())
+    con.execute(
+        f"COPY (SELECT * REPLACE (CASE WHEN subscription_id = '{changed}' THEN CAST(CAST(seats AS INTEGER) + 1 AS VARCHAR) "
+        f"ELSE seats END AS seats) FROM read_csv('{src}', all_varchar = true) WHERE subscription_id <> '{dropped}') "
+        f"TO '{dest}' (HEADER, DELIMITER ',')"
+    )
+    return dropped, changed
+
+
 def withdraw_within_lookback(landing: Path, dates: list[str]) -> None:
     """Extracts withdrawn or re-sent with fewer rows, all after the next run's cutoff: the event
     re-sent in the last extract (it has an older version), half the events of the one before,
     the tickets of the fifth-to-last (at seed 7: some re-sent with an older version, some first
     seen there and re-sent later, whose first extract becomes the later one), the comments and
-    responses of the one before the last (mostly new rows: they leave staging)."""
+    responses of the one before the last (mostly new rows: they leave staging), and the last
+    subscriptions snapshot (its keys fall back to the one before, is_current with them)."""
     import duckdb
 
     (landing / "product" / "events" / dates[-1] / "zz_resent.csv").unlink()
@@ -108,7 +135,7 @@ def withdraw_within_lookback(landing: Path, dates: list[str]) -> None:
         con.execute(f"COPY (SELECT * FROM '{events}' WHERE hash(event_id) % 2 = 0) TO '{fewer}' (FORMAT parquet)")
     fewer.replace(events)
     for entity, date in (("helpdesk/tickets", dates[-5]), ("helpdesk/ticket_comments", dates[-2]),
-                         ("survey/responses", dates[-2])):
+                         ("survey/responses", dates[-2]), ("crm/subscriptions", dates[-1])):
         shutil.rmtree(landing / entity / date)
 
 
@@ -120,6 +147,7 @@ def test_incremental_runs_equal_a_full_build(tmp_path):
     dates = extract_dates(everything)
     assert len(dates) > 10
     moved = resend_event_days_later(everything, dates[1], dates[-1], days=3)
+    dropped, changed = resend_subscriptions_snapshot(everything, dates)
 
     # All but the last five extract dates, then two incremental catch-up runs: four dates at
     # once (a gap of several days), then the last date alone (the daily case).
@@ -138,7 +166,13 @@ def test_incremental_runs_equal_a_full_build(tmp_path):
             "select count(*) from staging.stg_product__event_day_moves where extract_date = ?", [dates[-1]]
         ).fetchone()
         (day,) = con.execute("select occurred_at from staging.stg_product__events where event_id = ?", [moved]).fetchone()
+        subscriptions = dict(con.execute(
+            "select subscription_id, (is_current, seats) from staging.stg_crm__subscriptions where subscription_id in (?, ?)",
+            [dropped, changed]).fetchall())
     assert recorded == 1, "the re-sent event's old day was not recorded as a move"
+    # the snapshot staging models are incremental too: a key left out of the new snapshot is no
+    # longer current (no new version of it arrived), a changed one has its new version
+    assert subscriptions[dropped][0] is False and subscriptions[changed][0] is True, subscriptions
     assert str(day.date()) > dates[1], day
 
     # Then extracts within the lookback are withdrawn or re-sent with fewer rows, and the

@@ -135,10 +135,15 @@
     delete_withdrawn_versions() deletes such a key when it has none.
     The result equals a full build as long as the extracts on or before the cutoff did not
     change since they were built (a partition re-ingested further back needs --full-refresh).
+    snapshot=true (a snapshot entity, e.g. stg_crm__subscriptions): is_current too, among the
+    keys written. The snapshot the table's newest rows came from is always after the cutoff
+    (the table's newest extract minus the lookback), so it is read again and its keys missing
+    from a newer snapshot are rewritten, no longer current; the post-hook refresh_is_current()
+    keeps every row right whatever the lookback (a lookback of 0 would not read it again).
 -#}
-{% macro incremental_latest_version(relation, key, columns, cutoff, order_by_updated_at=false) -%}
+{% macro incremental_latest_version(relation, key, columns, cutoff, order_by_updated_at=false, snapshot=false) -%}
     {%- if cutoff is none -%}
-    {{ latest_version(relation, key, columns, order_by_updated_at=order_by_updated_at) }}
+    {{ latest_version(relation, key, columns, order_by_updated_at=order_by_updated_at, snapshot=snapshot) }}
     {%- else -%}
     {%- set candidates -%}
     (
@@ -173,8 +178,11 @@
                 and known.first_extract_date < winners.first_extract_date then known.first_extract_date
             else winners.first_extract_date
         end as first_extract_date
+        {%- if snapshot %},
+        winners.is_current  -- among these keys only: the post-hook refresh_is_current() sets every row's
+        {%- endif %}
     from (
-        {{ latest_version(candidates, key, columns, order_by_updated_at=order_by_updated_at) }}
+        {{ latest_version(candidates, key, columns, order_by_updated_at=order_by_updated_at, snapshot=snapshot) }}
     ) as winners
     left join {{ this }} as known
         on winners.{{ key }} = known.{{ key }}
@@ -257,5 +265,28 @@
     {%- else -%}
         delete from {{ this }}
         where {{ key }} in ({{ withdrawn_keys(relation, key, cutoff) }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    refresh_is_current()
+
+    Post-hook of an incremental snapshot staging model (incremental_latest_version(snapshot=true)):
+    is_current = the row's version is from the entity's latest extract, as latest_version()
+    computes it in a full build (the latest extract's keys all win with it, so the table's
+    newest extract_date is the entity's). Every row, as a build writes only the keys it reads
+    again; with the lookback of at least a day it finds none to change (see
+    incremental_latest_version), and updates only rows that are wrong. Nothing to do after a
+    full build.
+-#}
+{% macro refresh_is_current() -%}
+    {%- set cutoff = recorded_increment_cutoff() if execute else none -%}
+    {%- if cutoff is none -%}
+        select 1
+    {%- else -%}
+        update {{ this }}
+        set is_current = coalesce(extract_date = (select max(extract_date) from {{ this }}), false)
+        where is_current is distinct from coalesce(extract_date = (select max(extract_date) from {{ this }}), false)
     {%- endif -%}
 {%- endmacro %}

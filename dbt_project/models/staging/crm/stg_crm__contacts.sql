@@ -1,4 +1,20 @@
-{#- One row per contact_id: the latest version (snapshot entity). -#}
+{#- One row per contact_id: the latest version (snapshot entity).
+    Incremental, like the delta entities (stg_helpdesk__tickets): a run reads only the snapshots
+    after incremental_cutoff() (and the older versions of keys withdrawn from them), upserts their
+    keys and sets is_current on every row (refresh_is_current). A full rebuild read every weekly
+    snapshot ever sent, a cost that grew with history (at M 54 snapshots, 3-4 s every run). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='contact_id',
+    on_schema_change='fail',
+    pre_hook="{{ record_increment_cutoff('extract_date') }}",
+    post_hook=[
+        "{{ delete_withdrawn_versions(source('crm', 'contacts'), 'contact_id') }}",
+        "{{ refresh_is_current() }}",
+    ]
+) }}
+{%- set cutoff = incremental_cutoff('extract_date') -%}
 {%- set columns = [
     'contact_id',
     'account_id',
@@ -12,7 +28,7 @@ with
 
 source as (
 
-    select * from {{ source('crm', 'contacts') }}
+    {{ incremental_source(source('crm', 'contacts'), 'contact_id', cutoff) }}
 
 ),
 
@@ -34,8 +50,9 @@ typed as (
 
 deduplicated as (
 
-    {{ latest_version(
+    {{ incremental_latest_version(
         relation='typed',
+        cutoff=cutoff,
         key='contact_id',
         columns=columns,
         snapshot=true
