@@ -57,8 +57,13 @@ def write_health_weights(warehouse: Path, models_dir: Path, cfg: dict[str, Any] 
     if _relation_exists(warehouse, "intermediate", "int_health__components") and _relation_exists(
         warehouse, "intermediate", "int_health__renewals"
     ):
-        components = _read(warehouse, f"select account_id, as_of_date, {cols} from intermediate.int_health__components")
-        renewals = _read(warehouse, "select account_id, renewal_date, churned from intermediate.int_health__renewals")
+        # in key order: the fit sums floats, and a table's scan order is not fixed (a parallel
+        # build writes rows in any order): unordered, the same components gave weights differing
+        # in the 15th digit (seen between two builds of the demo extracts)
+        components = _read(warehouse, f"select account_id, as_of_date, {cols} from intermediate.int_health__components "
+                                      "order by account_id, as_of_date")
+        renewals = _read(warehouse, "select account_id, renewal_date, churned from intermediate.int_health__renewals "
+                                    "order by account_id, renewal_date")
     else:
         components = pd.DataFrame(columns=["account_id", "as_of_date", *[f"{c}_score" for c in health_model.COMPONENTS]])
         renewals = pd.DataFrame(columns=["account_id", "renewal_date", "churned"])
@@ -81,9 +86,11 @@ def write_health_evidence(warehouse: Path, models_dir: Path, cfg: dict[str, Any]
     if _relation_exists(warehouse, "marts", "account_health"):
         scores = _read(
             warehouse,
-            "select account_id, as_of_date, health_score, health_band, tier from marts.account_health",
+            "select account_id, as_of_date, health_score, health_band, tier from marts.account_health "
+            "order by account_id, as_of_date",
         )
-        renewals = _read(warehouse, "select account_id, renewal_date, churned from intermediate.int_health__renewals")
+        renewals = _read(warehouse, "select account_id, renewal_date, churned from intermediate.int_health__renewals "
+                                    "order by account_id, renewal_date")
         latest = _read(warehouse, "select latest_extract_date from intermediate.int_health__extract_bounds")
         latest_date = latest["latest_extract_date"].iloc[0] if len(latest) else None
     else:
