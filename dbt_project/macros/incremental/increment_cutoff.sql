@@ -8,12 +8,11 @@
         cutoff this build uses (null in a full build) in `intermediate.<model>__increment_cutoff`.
         A pre-hook sees the table before the build, so it computes the model's own cutoff; it
         runs in the model's transaction, so a failed build keeps the previous value.
-    recorded_increment_cutoff()
-        That value as a date literal (none after a full build), for the model's post-hooks: they
-        run after the build, when incremental_cutoff() would see the rows it just wrote.
-    tested_increment_cutoff(model)
-        The same for a test of `model` (tests/generic/unique_in_increment.sql, table_checks with
-        changed_column): none after a full build, or for a model that never recorded one.
+    recorded_increment_cutoff(relation=none)
+        That value as a date literal, for the model's post-hooks (they run after the build, when
+        incremental_cutoff() would see the rows it just wrote) and, with `relation`, for a test
+        of that model (unique_in_increment, table_checks with changed_column): none after a full
+        build, or for a model that never recorded one.
     increment_cutoff_relation(relation)
         Where that value is kept: the bookkeeping schema.
     bookkeeping_schema()
@@ -53,17 +52,11 @@
     select 1
 {%- endmacro %}
 
-{% macro recorded_increment_cutoff() -%}
-    {%- set result = run_query("select cast(cutoff as " ~ dbt.type_string() ~ ") from " ~ increment_cutoff_relation(this)) -%}
-    {%- set cutoff = result.columns[0].values()[0] if result.rows | length > 0 else none -%}
-    {{ return(none if cutoff is none else "cast('" ~ cutoff[:10] ~ "' as date)") }}
-{%- endmacro %}
-
-{% macro tested_increment_cutoff(model) -%}
+{% macro recorded_increment_cutoff(relation=none) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set state = increment_cutoff_relation(model) -%}
+    {%- set state = increment_cutoff_relation(relation if relation is not none else this) -%}
     {#- the catalog, not dbt's relation cache: the pre-hook created the table with plain SQL -#}
     {%- set found = run_query(
         "select count(*) from information_schema.tables where table_catalog = current_database()"

@@ -259,7 +259,7 @@
     hence the recorded cutoff. Nothing to do after a full build.
 -#}
 {% macro delete_withdrawn_versions(relation, key) -%}
-    {%- set cutoff = recorded_increment_cutoff() if execute else none -%}
+    {%- set cutoff = recorded_increment_cutoff() -%}
     {%- if cutoff is none -%}
         select 1
     {%- else -%}
@@ -281,12 +281,13 @@
     full build.
 -#}
 {% macro refresh_is_current() -%}
-    {%- set cutoff = recorded_increment_cutoff() if execute else none -%}
+    {%- set cutoff = recorded_increment_cutoff() -%}
     {%- if cutoff is none -%}
         select 1
     {%- else -%}
         update {{ this }}
-        set is_current = coalesce(extract_date = (select max(extract_date) from {{ this }}), false)
-        where is_current is distinct from coalesce(extract_date = (select max(extract_date) from {{ this }}), false)
+        set is_current = coalesce({{ this }}.extract_date = latest.extract_date, false)
+        from (select max(extract_date) as extract_date from {{ this }}) as latest
+        where is_current is distinct from coalesce({{ this }}.extract_date = latest.extract_date, false)
     {%- endif -%}
 {%- endmacro %}

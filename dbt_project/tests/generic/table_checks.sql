@@ -37,7 +37,7 @@
 {% test table_checks(model, not_null=[], unique=[], accepted_values={}, ranges={}, expressions=[],
                      relationships={}, not_empty=false, changed_column=none) %}
 
-{%- set cutoff = tested_increment_cutoff(model) if changed_column is not none else none -%}
+{%- set cutoff = recorded_increment_cutoff(model) if changed_column is not none else none -%}
 {%- set checked = model if cutoff is none else
     "(select * from " ~ model ~ " where " ~ changed_column ~ " > " ~ cutoff ~ ")" -%}
 

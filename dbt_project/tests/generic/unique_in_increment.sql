@@ -17,7 +17,7 @@
 -#}
 {% test unique_in_increment(model, combination_of_columns, changed_column, scope_column=none) %}
 {%- set columns = combination_of_columns | join(', ') -%}
-{%- set cutoff = tested_increment_cutoff(model) %}
+{%- set cutoff = recorded_increment_cutoff(model) %}
 
 select
     {{ columns }},
