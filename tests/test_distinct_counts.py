@@ -49,7 +49,7 @@ def random_observations(seed: int) -> list[tuple]:
     return rows
 
 
-def brute_force(rows: list[tuple]) -> dict[tuple, int]:
+def brute_force(rows: list[tuple], grains: list[str]) -> dict[tuple, int]:
     keys: dict[tuple, set] = defaultdict(set)
     calendar = [CAL_START + timedelta(days=i) for i in range(CAL_DAYS)]
     for metric, d, key, tier, region in rows:
@@ -59,7 +59,7 @@ def brute_force(rows: list[tuple]) -> dict[tuple, int]:
         for seg_type, seg_value in segments:
             if seg_value is None:
                 continue
-            for grain in GRAINS[:-1]:
+            for grain in (g for g in grains if g != "rolling"):
                 keys[(metric, grain, period_start(grain, d), None, seg_type, seg_value)].add(key)
             for n in WINDOWS:
                 for end in calendar:
@@ -68,8 +68,10 @@ def brute_force(rows: list[tuple]) -> dict[tuple, int]:
     return {k: len(v) for k, v in keys.items()}
 
 
-def test_distinct_counts_match_brute_force(tmp_path):
-    inline = f"{{{{ metric_distinct_counts('main.obs', {SEGMENTS}, grains={GRAINS}, windows={WINDOWS}) }}}}"
+# every grain (a quarter's counts then come from its months'), and a quarter without months
+@pytest.mark.parametrize("grains", [GRAINS, ["week", "quarter", "rolling"]], ids=["all_grains", "quarter_without_month"])
+def test_distinct_counts_match_brute_force(tmp_path, grains):
+    inline = f"{{{{ metric_distinct_counts('main.obs', {SEGMENTS}, grains={grains}, windows={WINDOWS}) }}}}"
     sql = compile_inline(tmp_path, inline)
     con = warehouse_with_calendar(tmp_path, CAL_START, CAL_DAYS)
     con.execute("create table obs (metric varchar, obs_date date, obs_key varchar, tier varchar, region varchar)")
@@ -77,7 +79,7 @@ def test_distinct_counts_match_brute_force(tmp_path):
         rows = random_observations(seed)
         replace_rows(con, "obs", rows)
         got = {key: n for key, (n,) in metric_rows(con, sql, "n_obs").items()}
-        want = brute_force(rows)
+        want = brute_force(rows, grains)
         assert len(got) == len(want), f"seed {seed}: {len(got)} rows, expected {len(want)}"
         wrong = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
         assert not wrong, f"seed {seed}: {len(wrong)} counts differ, e.g. {list(wrong.items())[:5]}"
