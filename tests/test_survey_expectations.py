@@ -7,6 +7,7 @@ import pytest
 
 from orchestration.lib import contract
 from orchestration.lib.ingest import ingest_partition, ingest_partitions
+from orchestration.lib.ingest.sql import connect
 from orchestration.lib.survey_expectations import (
     batch_validator_for,
     first_declarations,
@@ -144,7 +145,12 @@ def _ingest_dates_one_by_one(paths, entity, dates):
 
 def _ingest_dates_in_one_batch(paths, entity, dates):
     ent = contract.entity("survey", entity)
-    return ingest_partitions(paths, ent, dates, batch_validator_for(ent, paths))
+    con = connect()  # a caller's session, as the ingest asset passes one: left with no table
+    results = ingest_partitions(paths, ent, dates, batch_validator_for(ent, paths), con=con)
+    assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == []
+    assert con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall() == []
+    con.close()
+    return results
 
 
 @pytest.mark.parametrize("history", [False, True], ids=["all-dates-in-the-batch", "first-date-ingested-before"])

@@ -58,6 +58,8 @@ BATCH_FAILURE_COLUMNS = ["_extract_date", *FAILURE_COLUMNS]
 MAX_BATCH_DATES = 366
 
 LOADED, REJECTED = "loaded", "rejected"
+#: tables of a staged partition are named `<CHUNK_PREFIX><k>_...` (k: its place in the chunk)
+CHUNK_PREFIX = "chw"
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def ingest_partitions(
                             on_result(result)
                         continue
                     seen = landing_state.snapshot(files)  # before reading: a file changed meanwhile is re-read next run
-                    staged.append(_stage(con, paths, ent, d, files, f"chw{k}_", result, seen))
+                    staged.append(_stage(con, paths, ent, d, files, f"{CHUNK_PREFIX}{k}_", result, seen))
                     if validator is None:
                         _finish(con, paths, ent, staged.pop(), None)
                         results.append(result)
@@ -184,10 +186,15 @@ def ingest_partitions(
                             on_result(result)
                 failures = _validate(con, validator, staged, chunk) if validator is not None else None
                 for st in staged:
-                    _finish(con, paths, ent, st, failures)
+                    _finish(con, paths, ent, st, failures, drop=False)
                     results.append(st.result)
                     if on_result:
                         on_result(st.result)
+                # one listing for the chunk's tables: every partition of the chunk is staged at
+                # once, and listing the catalog per partition cost 7 ms each at 365 partitions
+                # (survey responses at preset M: 2.7 s of 24 s)
+                if staged:
+                    _drop_prefixed(con, CHUNK_PREFIX)
             except BaseException:
                 if not own:
                     with contextlib.suppress(duckdb.Error):
@@ -283,9 +290,15 @@ def _validate(
 
 
 def _finish(
-    con: duckdb.DuckDBPyConnection, paths: Paths, ent: Entity, st: _Staged, failures: pd.DataFrame | None
+    con: duckdb.DuckDBPyConnection,
+    paths: Paths,
+    ent: Entity,
+    st: _Staged,
+    failures: pd.DataFrame | None,
+    drop: bool = True,
 ) -> None:
-    """Steps 3 (apply the validator's failures) to 5 for one staged partition, then drop its tables."""
+    """Steps 3 (apply the validator's failures) to 5 for one staged partition, then drop its
+    tables (`drop=False`: the caller drops a whole chunk's at once)."""
     p, d, result = st.p, st.d, st.result
     counts: dict[int, tuple[int, int]] = {}
     if st.accepted:
@@ -327,7 +340,8 @@ def _finish(
     _write_raw(con, paths, ent, d, st, result)
     _write_audit(con, paths, ent, d, st.accepted, result, p)
     landing_state.record(paths, ent, d, st.seen)  # last: only a finished partition counts as ingested
-    _drop_prefixed(con, p)
+    if drop:
+        _drop_prefixed(con, p)
 
 
 def _drop_prefixed(con: duckdb.DuckDBPyConnection, p: str) -> None:
