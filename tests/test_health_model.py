@@ -45,9 +45,32 @@ def synthetic(n_accounts: int, seed: int = 7, start: str = "2024-01-01") -> tupl
 def test_training_rows_keep_30_to_90_days_before_resolved_renewals():
     comps, renewals = synthetic(5)
     rows = hm.training_rows(comps, renewals, (30, 90))
-    assert rows["days_before"].between(30, 90).all()
+    assert len(rows) and rows["days_before"].between(30, 90).all()
     assert set(rows["churned"].unique()) <= {0, 1}
-    assert pd.Timestamp("2030-01-01").date() not in set(rows["renewal_date"])  # unresolved: no label
+    assert pd.Timestamp("2030-01-01") not in set(pd.to_datetime(rows["renewal_date"]))  # unresolved: no label
+
+
+def test_training_rows_equal_a_plain_merge_row_for_row():
+    """The SQL join gives what merging every account-day with every renewal of its account and
+    filtering gives, in the same order (the fit sums floats in row order)."""
+    comps, renewals = synthetic(60, seed=3)
+    # an account with two renewals in reach, and renewals 29, 30, 90 and 91 days after a score
+    day0 = comps["as_of_date"].iloc[0]
+    extra = [(renewals["account_id"].iloc[1], renewals["renewal_date"].iloc[1] - pd.Timedelta(days=40), True)]
+    extra += [(comps["account_id"].iloc[0], day0 + pd.Timedelta(days=d), d % 2 == 0) for d in (29, 30, 90, 91)]
+    renewals = pd.concat([renewals, pd.DataFrame(extra, columns=["account_id", "renewal_date", "churned"])])
+    got = hm.training_rows(comps, renewals, (30, 90))
+    merged = comps.merge(renewals.dropna(subset=["churned"]), on="account_id", how="inner")
+    merged["days_before"] = (pd.to_datetime(merged["renewal_date"]) - pd.to_datetime(merged["as_of_date"])).dt.days
+    want = merged[merged["days_before"].between(30, 90)].reset_index(drop=True)
+    want["churned"] = want["churned"].astype(bool).astype(int)
+    assert len(got) == len(want) > 0
+    assert {30, 90} <= set(got["days_before"]) and not {29, 91} & set(got["days_before"])
+    assert list(got["account_id"]) == list(want["account_id"])
+    assert list(pd.to_datetime(got["as_of_date"])) == list(pd.to_datetime(want["as_of_date"]))
+    assert list(pd.to_datetime(got["renewal_date"])) == list(pd.to_datetime(want["renewal_date"]))
+    for col in ["churned", "days_before", *[f"{c}_score" for c in hm.COMPONENTS]]:
+        assert np.array_equal(got[col].to_numpy(dtype=float), want[col].to_numpy(dtype=float), equal_nan=True), col
 
 
 def test_fit_recovers_the_components_that_carry_the_signal():
