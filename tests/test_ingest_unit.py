@@ -542,3 +542,20 @@ def test_counts_reconcile_on_a_mixed_partition(paths):
     assert [f.status for f in r.files] == ["loaded", "rejected", "loaded"]
     assert (r.rows_in, r.rows_loaded, r.rows_quarantined) == (6, 2, 3)
     assert_reconciles(paths, "helpdesk", "tickets")
+
+
+def test_a_callers_session_is_left_without_a_table(paths):
+    """The ingest asset reuses one session per thread for every partition: each partition's
+    tables (files read, checked rows, duplicate keys) must be gone when it is written."""
+    from orchestration.lib.ingest.sql import connect
+
+    ent = contract.entity("helpdesk", "tickets")
+    record = {c: None for c in ent.column_names} | {"ticket_id": "t1", "created_at": "2024-03-30T10:00:00Z"}
+    lines = [json.dumps(record | {"status": "open"}), json.dumps(record | {"status": "solved"}), "not json"]
+    land(paths, "helpdesk", "tickets", "2024-04-01", "t.jsonl", "\n".join(lines) + "\n")
+    con = connect()
+    r = ingest_partition(paths, ent, "2024-04-01", con=con)
+    assert (r.rows_loaded, r.rows_quarantined) == (1, 2)  # a duplicate and a broken line
+    assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == []
+    assert con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall() == []
+    con.close()

@@ -179,20 +179,15 @@ def ingest_partitions(
                         continue
                     seen = landing_state.snapshot(files)  # before reading: a file changed meanwhile is re-read next run
                     staged.append(_stage(con, paths, ent, d, files, f"{CHUNK_PREFIX}{k}_", result, seen))
-                    if validator is None:
-                        _finish(con, paths, ent, staged.pop(), None)
-                        results.append(result)
-                        if on_result:
-                            on_result(result)
                 failures = _validate(con, validator, staged, chunk) if validator is not None else None
                 for st in staged:
-                    _finish(con, paths, ent, st, failures, drop=False)
+                    _finish(con, paths, ent, st, failures)
                     results.append(st.result)
                     if on_result:
                         on_result(st.result)
-                # one listing for the chunk's tables: every partition of the chunk is staged at
-                # once, and listing the catalog per partition cost 7 ms each at 365 partitions
-                # (survey responses at preset M: 2.7 s of 24 s)
+                # the chunk's tables, listed once: a validated chunk stages every date at once, and
+                # listing that catalog per partition cost 7 ms each at 365 partitions (survey
+                # responses at preset M: 2.7 s of 24 s); without a validator a chunk is one date
                 if staged:
                     _drop_prefixed(con, CHUNK_PREFIX)
             except BaseException:
@@ -290,15 +285,10 @@ def _validate(
 
 
 def _finish(
-    con: duckdb.DuckDBPyConnection,
-    paths: Paths,
-    ent: Entity,
-    st: _Staged,
-    failures: pd.DataFrame | None,
-    drop: bool = True,
+    con: duckdb.DuckDBPyConnection, paths: Paths, ent: Entity, st: _Staged, failures: pd.DataFrame | None
 ) -> None:
-    """Steps 3 (apply the validator's failures) to 5 for one staged partition, then drop its
-    tables (`drop=False`: the caller drops a whole chunk's at once)."""
+    """Steps 3 (apply the validator's failures) to 5 for one staged partition (its tables are
+    dropped with its chunk's)."""
     p, d, result = st.p, st.d, st.result
     counts: dict[int, tuple[int, int]] = {}
     if st.accepted:
@@ -340,8 +330,6 @@ def _finish(
     _write_raw(con, paths, ent, d, st, result)
     _write_audit(con, paths, ent, d, st.accepted, result, p)
     landing_state.record(paths, ent, d, st.seen)  # last: only a finished partition counts as ingested
-    if drop:
-        _drop_prefixed(con, p)
 
 
 def _drop_prefixed(con: duckdb.DuckDBPyConnection, p: str) -> None:
