@@ -22,11 +22,13 @@
          their segments; different: the key's tuples in that period are unpivoted and counted
          distinct on their own. The two sets of keys are disjoint, so the sum is exact;
       3. rolling windows: a key seen on day t is inside the N-day windows ending t .. t + N - 1;
-         consecutive days closer than N + 1 apart merge into one run per key and tuple, runs are
-         unpivoted into segments, runs of one key and segment that overlap (a tuple change) are
-         merged, and each window end counts the runs covering it: a running sum of +1 at a run's
-         start and -1 the day after its end over int_calendar__days. Exact, and linear in the
-         runs, not in key-days x window length.
+         consecutive days closer than N + 1 apart merge into one run per key and tuple, and each
+         window end counts the runs covering it: a running sum of +1 at a run's start and -1 the
+         day after its end over int_calendar__days. The runs of a key seen in one tuple never
+         overlap, so their +1/-1 are summed per tuple before being unpivoted into segments; the
+         runs of a key seen in several tuples (few) are unpivoted first, and those of one key and
+         segment that overlap are merged. Exact, and linear in the runs, not in key-days x
+         window length.
 -#}
 {% macro metric_distinct_counts(observations, segment_types=[], grains=none, windows=none) %}
     {%- set cfg = var('chw') -%}
@@ -358,32 +360,89 @@ md_runs as (
 
 ),
 
--- runs in segments; runs of one key in one segment overlap only where its tuple changed
+-- keys seen in more than one tuple (a segment changed while they were observed: few). Only
+-- their runs can overlap within a segment: the runs of one key and tuple never do, a run
+-- starting more than N days after the previous one's last day, where that one ends
+md_multi_tuple_run_keys as (
+
+    select metric_id, key_id
+    from md_runs
+    group by metric_id, key_id
+    having min(tuple_id) <> max(tuple_id)
+
+),
+
+md_run_kinds as {{ cte_materialized() }} (
+
+    select
+        md_runs.*,
+        md_multi_tuple_run_keys.key_id is not null as is_multi_tuple
+    from md_runs
+    left join md_multi_tuple_run_keys
+        on md_runs.metric_id = md_multi_tuple_run_keys.metric_id
+        and md_runs.key_id = md_multi_tuple_run_keys.key_id
+
+),
+
+-- the other keys' runs: +1 at a run's start and -1 where it ends, summed per tuple and day
+-- before they are unpivoted into segments (a tuple has several segments, a day many runs: at
+-- preset M this skips a window over every run in every segment, bench/RESULTS.md session 20)
+md_single_tuple_changes as (
+
+    select metric_id, window_days, tuple_id, change_day, sum(change) as change
+    from (
+        select metric_id, window_days, tuple_id, run_start as change_day, 1 as change
+        from md_run_kinds
+        where not is_multi_tuple
+        union all
+        select metric_id, window_days, tuple_id, run_end_excl as change_day, -1 as change
+        from md_run_kinds
+        where not is_multi_tuple
+    ) as run_bounds
+    group by metric_id, window_days, tuple_id, change_day
+
+),
+
+-- the multi-tuple keys' runs in segments, where runs of one key in one segment overlap
 md_segment_runs as (
 
     select
-        md_runs.metric_id,
-        md_runs.window_days,
+        md_run_kinds.metric_id,
+        md_run_kinds.window_days,
         md_tuple_segments.segment_type,
         md_tuple_segments.segment_value,
-        md_runs.key_id,
-        md_runs.run_start,
-        md_runs.run_end_excl,
-        max(md_runs.run_end_excl) over (
-            partition by md_runs.metric_id, md_runs.window_days, md_tuple_segments.segment_type,
-                md_tuple_segments.segment_value, md_runs.key_id
-            order by md_runs.run_start, md_runs.run_end_excl
+        md_run_kinds.key_id,
+        md_run_kinds.run_start,
+        md_run_kinds.run_end_excl,
+        max(md_run_kinds.run_end_excl) over (
+            partition by md_run_kinds.metric_id, md_run_kinds.window_days, md_tuple_segments.segment_type,
+                md_tuple_segments.segment_value, md_run_kinds.key_id
+            order by md_run_kinds.run_start, md_run_kinds.run_end_excl
             rows between unbounded preceding and 1 preceding
         ) as covered_until
-    from md_runs
+    from md_run_kinds
     inner join md_tuple_segments
-        on md_runs.tuple_id = md_tuple_segments.tuple_id
+        on md_run_kinds.tuple_id = md_tuple_segments.tuple_id
+    where md_run_kinds.is_multi_tuple
 
 ),
 
 -- merged coverage: a run that starts inside an earlier run of the same key and segment
 -- only extends it
 md_changes as (
+
+    select
+        md_single_tuple_changes.metric_id,
+        md_single_tuple_changes.window_days,
+        md_tuple_segments.segment_type,
+        md_tuple_segments.segment_value,
+        md_single_tuple_changes.change_day,
+        md_single_tuple_changes.change
+    from md_single_tuple_changes
+    inner join md_tuple_segments
+        on md_single_tuple_changes.tuple_id = md_tuple_segments.tuple_id
+
+    union all
 
     select
         metric_id,
