@@ -3,7 +3,7 @@ rows as a full rebuild, and a run recomputes only the periods its changes reach.
 
 Real dbt runs on a real DuckDB file, on the hand-built raw layer (tests/fixtures/handbuilt_metrics)
 plus extracts written here:
-  E2 2026-04-03  (besides the fixture's) A1's QBR X1 of 04-02
+  E2 2026-04-03  (besides the fixture's) A1's QBR X1 of 04-02, and user U9's only event (01-16)
   E3 2026-06-01  a week of new events for A1 (05-25 .. 05-31), an executive check-in, every CRM
                  snapshot unchanged
   E4 2026-06-02  a day of new events, A4 moves tier, S3's subscription is re-sent with an end
@@ -121,6 +121,9 @@ def built(tmp_path_factory):
     hb.write_raw_extracts(data)
     # A1's QBR of 04-02, known since E2 (04-03); and an executive check-in in E3's week
     write_raw(data, "crm", "activities", hb.E2, [activity("X1", "A1", "qbr", "2026-04-02")])
+    # U9's only event, on the first day of the 90-day window ending 04-15 (E4's first recomputed
+    # day for usage): the incremental run must read back that far, not one day less
+    write_raw(data, "product", "events", hb.E2, [event(8, "A1", "U9", "2026-01-16")])
     week = [event(i, "A1", "U1" if i % 2 else "U5", f"2026-05-{25 + i:02d}") for i in range(7)]
     write_extract(data, E3, week, a4_tier="mid_market", s3_end=None,
                   activities=[activity("X2", "A1", "exec_checkin", "2026-05-28")])

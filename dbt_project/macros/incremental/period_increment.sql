@@ -24,8 +24,9 @@
                     closes the old one, a churned subscription gets an end date) makes its days
                     from the earlier end dirty. Keys must be unique per item.
       grains        the grains the model writes (day, week, month, quarter, rolling)
-      reach_days    how many days before a period's first day its value reads (rolling windows:
-                    the longest window - 1; a 30-vs-30-day change at a period's end: 59)
+      reach_days    how many days before a period's last day its value reads, besides the
+                    period's own days (rolling windows: the longest window - 1; a 30-vs-30-day
+                    change at a period's end: 59)
       day_column    for a model of daily rows without a grain column (grains ['day']): the
                     column holding the row's day; the recomputed periods are then its days
 
@@ -37,7 +38,8 @@
     the first dirty day, or {'mode': 'all'} (no usable snapshot: recompute every period), and
     none in a full build (first run, --full-refresh). With 'periods':
       period_increment_read_from(inc)  the first day the model must read: the coarsest grain's
-                                       period start of from_day, minus reach_days
+                                       period start of from_day, or reach_days before from_day
+                                       if that is earlier
       period_increment_from_day(inc)   from_day as a date literal (models by day)
       period_increment_filter(inc)     the periods recomputed: day and rolling periods from
                                        from_day, week / month / quarter from the period that
@@ -49,8 +51,8 @@
     build leaves the previous rows and the previous snapshot.
 
     Cost: the dirty-day and snapshot queries read indexed extract dates and a few thousand
-    interval rows; a daily run then reads about a quarter plus reach_days of observations,
-    whatever the history length.
+    interval rows; a daily run then reads the current quarter or reach_days of observations,
+    whichever reaches further back, whatever the history length.
 -#}
 
 {% macro period_increment_spec() -%}
@@ -212,12 +214,19 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set spec = period_increment_spec() -%}
-    {%- set starts = [] -%}
+    {%- set reach = modules.datetime.timedelta(days=spec.get('reach_days', 0) | int) -%}
+    {%- set firsts = [] -%}
     {%- for grain in spec['grains'] -%}
-        {%- do starts.append(period_increment_trunc(grain, inc['from_day'])) -%}
+        {#- a recomputed period reads its own days and reach_days before its last day. That last
+            day is from_day or later for a day (or rolling window end), and at least the day
+            before from_day for a week, month or quarter (a running period ends at the calendar's
+            last day, and from_day is the day after it when nothing changed). Reading from the
+            coarsest period's start minus reach_days instead read up to a quarter more at every
+            daily run (int_metric_values__usage at preset M: bench/RESULTS.md session 20) -#}
+        {%- set last_day = inc['from_day'] if grain in ('day', 'rolling') else inc['from_day'] - modules.datetime.timedelta(days=1) -%}
+        {%- do firsts.append([period_increment_trunc(grain, inc['from_day']), last_day - reach] | min) -%}
     {%- endfor -%}
-    {%- set first = starts | min - modules.datetime.timedelta(days=spec.get('reach_days', 0) | int) -%}
-    {{ return(period_increment_date(first)) }}
+    {{ return(period_increment_date(firsts | min)) }}
 {%- endmacro %}
 
 {#- none unless only some periods are recomputed; then the first recomputed day, a date literal
