@@ -3,7 +3,8 @@
     (start_date <= day < end_date): core features the account used in the
     vars.chw.metrics.adoption_window_days days ending that day, and the number of core features.
     A feature's use on day t counts for the days t .. t + N - 1, up to the feature's next use,
-    so each (account, feature) is counted once per day without a distinct over copies.
+    so each (account, feature) is counted once per day without a distinct over copies; a day's
+    count is the running sum of the +1 where a use starts counting and -1 where it stops.
 
     Incremental by day (macros/incremental/period_increment.sql): a run recomputes the days from
     the first one that new feature uses (within the lookback), a subscription or core-feature
@@ -67,27 +68,38 @@ core_feature_count as (
 
 ),
 
-feature_uses as (
+-- per feature use: the days it counts for, from its day up to N days later or to the
+-- feature's next use, whichever comes first (end exclusive)
+feature_uses as {{ cte_materialized() }} (
 
     select
-        *,
-        lead(activity_date) over (partition by account_id, feature_key order by activity_date) as next_use_date
+        account_id,
+        activity_date,
+        coalesce(
+            least(
+                lead(activity_date) over (partition by account_id, feature_key order by activity_date),
+                {{ metric_add_days(window, 'activity_date') }}
+            ),
+            {{ metric_add_days(window, 'activity_date') }}
+        ) as counted_until
     from feature_days
 
 ),
 
-features_used_in_window as (
+-- per account and day: features that start (+1) and stop (-1) counting. A running sum of these
+-- over the days is the count, without a row per use and covered day (a range join of 19.5 M
+-- rows at preset M; bench/RESULTS.md session 20)
+feature_count_changes as (
 
-    select
-        feature_uses.account_id,
-        days.date_day,
-        count(*) as core_features_used
-    from feature_uses
-    inner join days
-        on days.date_day >= feature_uses.activity_date
-        and days.date_day <= {{ metric_add_days(window - 1, 'feature_uses.activity_date') }}
-        and (feature_uses.next_use_date is null or days.date_day < feature_uses.next_use_date)
-    group by feature_uses.account_id, days.date_day
+    select account_id, change_day, sum(change) as change
+    from (
+        select account_id, activity_date as change_day, 1 as change
+        from feature_uses
+        union all
+        select account_id, counted_until as change_day, -1 as change
+        from feature_uses
+    ) as bounds
+    group by account_id, change_day
 
 ),
 
@@ -103,20 +115,47 @@ active_account_days as (
 
 ),
 
+-- the active days and the days with a change, one row per account and day: the running sum
+-- up to an active day counts the changes of that day and of every day before it
+features_used_in_window as (
+
+    select
+        account_id,
+        date_day,
+        is_active,
+        sum(change) over (
+            partition by account_id order by date_day
+            rows between unbounded preceding and current row
+        ) as core_features_used
+    from (
+        select
+            account_id,
+            date_day,
+            sum(change) as change,
+            {{ dbt.bool_or('is_active') }} as is_active
+        from (
+            select account_id, date_day, 0 as change, true as is_active
+            from active_account_days
+            union all
+            select account_id, change_day as date_day, change, false as is_active
+            from feature_count_changes
+        ) as both_kinds
+        group by account_id, date_day
+    ) as account_days
+
+),
+
 final as (
 
     select
-        active_account_days.account_id,
-        active_account_days.date_day,
-        cast(coalesce(features_used_in_window.core_features_used, 0) as {{ dbt.type_bigint() }})
-            as core_features_used,
+        features_used_in_window.account_id,
+        features_used_in_window.date_day,
+        cast(features_used_in_window.core_features_used as {{ dbt.type_bigint() }}) as core_features_used,
         cast(core_feature_count.core_features as {{ dbt.type_bigint() }}) as core_features
-    from active_account_days
+    from features_used_in_window
     cross join core_feature_count
-    left join features_used_in_window
-        on active_account_days.account_id = features_used_in_window.account_id
-        and active_account_days.date_day = features_used_in_window.date_day
-    where core_feature_count.core_features > 0
+    where features_used_in_window.is_active
+        and core_feature_count.core_features > 0
 
 )
 
