@@ -4,6 +4,8 @@
     (crm.activities with occurred_at <= d and first_extract_date <= d): QBRs, executive
     check-ins and active stakeholders (distinct contacts in any activity).
     has_engagement_source: the CRM had delivered activities by d (else the component is missing).
+    An activity counts from the day it is known to the end of the window that holds it; the
+    counts are running sums of where those spans start and stop (a contact's spans merged first).
 
     Incremental by day (macros/incremental/period_increment.sql), as int_health__usage_daily: a
     run recomputes the days from the first one a changed activity (snapshotted: added, withdrawn
@@ -92,37 +94,113 @@ crm_known_from as (
 
 ),
 
+-- the days an activity counts on: from the day it is known to the last day of the window that
+-- holds it, [known_date, occurred_date + window_days), empty when it became known too late
+activity_spans as (
+
+    select
+        account_id,
+        activity_type,
+        contact_id,
+        known_date as counts_from,
+        {{ metric_add_days(w, 'occurred_date') }} as counts_until
+    from activities_in_reach
+    where known_date < {{ metric_add_days(w, 'occurred_date') }}
+
+),
+
+-- a contact's spans merged: the part of a span not covered by an earlier-starting span of the
+-- same account and contact, so a contact counts once per day however many activities cover it
+stakeholder_spans as (
+
+    select * from (
+        select
+            account_id,
+            counts_from,
+            counts_until,
+            max(counts_until) over (
+                partition by account_id, contact_id
+                order by counts_from, counts_until
+                rows between unbounded preceding and 1 preceding
+            ) as covered_until
+        from activity_spans
+        where contact_id is not null
+    ) as ordered
+    where covered_until is null or counts_until > covered_until
+
+),
+
+-- per account and day: how the three counts change (+1 where a span starts counting, -1 where
+-- it stops). A running sum of these over the days gives the counts, without a row per activity
+-- and day in its window (a range join of 41 M rows at preset M; bench/RESULTS.md session 20)
+changes as (
+
+    select account_id, counts_from as day,
+        case when activity_type = 'qbr' then 1 else 0 end as qbrs,
+        case when activity_type = 'exec_checkin' then 1 else 0 end as exec_checkins,
+        0 as active_stakeholders
+    from activity_spans
+    union all
+    select account_id, counts_until,
+        case when activity_type = 'qbr' then -1 else 0 end,
+        case when activity_type = 'exec_checkin' then -1 else 0 end,
+        0
+    from activity_spans
+    union all
+    select account_id,
+        case when covered_until is null or counts_from >= covered_until then counts_from else covered_until end,
+        0, 0, 1
+    from stakeholder_spans
+    union all
+    select account_id, counts_until, 0, 0, -1
+    from stakeholder_spans
+
+),
+
+-- the active days and the days with a change, one row per account and day: the running sums up
+-- to an active day count the changes of that day and of every day before it
 per_day as (
 
     select
-        active_days.account_id,
-        active_days.day,
-        sum(case when known_activities.activity_type = 'qbr' then 1 else 0 end) as qbrs,
-        sum(case when known_activities.activity_type = 'exec_checkin' then 1 else 0 end) as exec_checkins,
-        count(distinct known_activities.contact_id) as active_stakeholders
-    from active_days
-    inner join activities_in_reach as known_activities
-        on active_days.account_id = known_activities.account_id
-        and known_activities.known_date <= active_days.day
-        and known_activities.occurred_date > {{ dbt.dateadd('day', -w, 'active_days.day') }}
-    group by active_days.account_id, active_days.day
+        account_id,
+        day,
+        is_active,
+        sum(qbrs) over running as qbrs,
+        sum(exec_checkins) over running as exec_checkins,
+        sum(active_stakeholders) over running as active_stakeholders
+    from (
+        select
+            account_id,
+            day,
+            {{ dbt.bool_or('is_active') }} as is_active,
+            sum(qbrs) as qbrs,
+            sum(exec_checkins) as exec_checkins,
+            sum(active_stakeholders) as active_stakeholders
+        from (
+            select account_id, day, true as is_active, 0 as qbrs, 0 as exec_checkins, 0 as active_stakeholders
+            from active_days
+            union all
+            select account_id, day, false, qbrs, exec_checkins, active_stakeholders
+            from changes
+        ) as both_kinds
+        group by account_id, day
+    ) as account_days
+    window running as (partition by account_id order by day rows between unbounded preceding and current row)
 
 ),
 
 final as (
 
     select
-        active_days.account_id,
-        active_days.day as as_of_date,
-        coalesce(active_days.day >= crm_known_from.known_from, false) as has_engagement_source,
-        cast(coalesce(per_day.qbrs, 0) as bigint) as qbrs,
-        cast(coalesce(per_day.exec_checkins, 0) as bigint) as exec_checkins,
-        cast(coalesce(per_day.active_stakeholders, 0) as bigint) as active_stakeholders
-    from active_days
+        per_day.account_id,
+        per_day.day as as_of_date,
+        coalesce(per_day.day >= crm_known_from.known_from, false) as has_engagement_source,
+        cast(per_day.qbrs as bigint) as qbrs,
+        cast(per_day.exec_checkins as bigint) as exec_checkins,
+        cast(per_day.active_stakeholders as bigint) as active_stakeholders
+    from per_day
     cross join crm_known_from
-    left join per_day
-        on active_days.account_id = per_day.account_id
-        and active_days.day = per_day.day
+    where per_day.is_active
 
 )
 
