@@ -131,8 +131,7 @@ stakeholder_spans as (
 ),
 
 -- per account and day: how the three counts change (+1 where a span starts counting, -1 where
--- it stops). A running sum of these over the days gives the counts, without a row per activity
--- and day in its window (a range join of 41 M rows at preset M; bench/RESULTS.md session 20)
+-- it stops)
 changes as (
 
     select account_id, counts_from as day,
@@ -157,35 +156,11 @@ changes as (
 
 ),
 
--- the active days and the days with a change, one row per account and day: the running sums up
--- to an active day count the changes of that day and of every day before it
+-- the running sums up to each active day (a row per activity and day in its window was a range
+-- join of 41 M rows at preset M)
 per_day as (
 
-    select
-        account_id,
-        day,
-        is_active,
-        sum(qbrs) over running as qbrs,
-        sum(exec_checkins) over running as exec_checkins,
-        sum(active_stakeholders) over running as active_stakeholders
-    from (
-        select
-            account_id,
-            day,
-            {{ dbt.bool_or('is_active') }} as is_active,
-            sum(qbrs) as qbrs,
-            sum(exec_checkins) as exec_checkins,
-            sum(active_stakeholders) as active_stakeholders
-        from (
-            select account_id, day, true as is_active, 0 as qbrs, 0 as exec_checkins, 0 as active_stakeholders
-            from active_days
-            union all
-            select account_id, day, false, qbrs, exec_checkins, active_stakeholders
-            from changes
-        ) as both_kinds
-        group by account_id, day
-    ) as account_days
-    window running as (partition by account_id order by day rows between unbounded preceding and current row)
+    {{ running_sums_on_days('active_days', 'changes', 'account_id', 'day', ['qbrs', 'exec_checkins', 'active_stakeholders']) }}
 
 ),
 
@@ -200,7 +175,6 @@ final as (
         cast(per_day.active_stakeholders as bigint) as active_stakeholders
     from per_day
     cross join crm_known_from
-    where per_day.is_active
 
 )
 

@@ -86,20 +86,14 @@ feature_uses as {{ cte_materialized() }} (
 
 ),
 
--- per account and day: features that start (+1) and stop (-1) counting. A running sum of these
--- over the days is the count, without a row per use and covered day (a range join of 19.5 M
--- rows at preset M; bench/RESULTS.md session 20)
+-- per account and day: features that start (+1) and stop (-1) counting
 feature_count_changes as (
 
-    select account_id, change_day, sum(change) as change
-    from (
-        select account_id, activity_date as change_day, 1 as change
-        from feature_uses
-        union all
-        select account_id, counted_until as change_day, -1 as change
-        from feature_uses
-    ) as bounds
-    group by account_id, change_day
+    select account_id, activity_date as date_day, 1 as core_features_used
+    from feature_uses
+    union all
+    select account_id, counted_until as date_day, -1 as core_features_used
+    from feature_uses
 
 ),
 
@@ -115,33 +109,11 @@ active_account_days as (
 
 ),
 
--- the active days and the days with a change, one row per account and day: the running sum
--- up to an active day counts the changes of that day and of every day before it
+-- the running sum up to each active day (a row per use and covered day was a range join of
+-- 19.5 M rows at preset M)
 features_used_in_window as (
 
-    select
-        account_id,
-        date_day,
-        is_active,
-        sum(change) over (
-            partition by account_id order by date_day
-            rows between unbounded preceding and current row
-        ) as core_features_used
-    from (
-        select
-            account_id,
-            date_day,
-            sum(change) as change,
-            {{ dbt.bool_or('is_active') }} as is_active
-        from (
-            select account_id, date_day, 0 as change, true as is_active
-            from active_account_days
-            union all
-            select account_id, change_day as date_day, change, false as is_active
-            from feature_count_changes
-        ) as both_kinds
-        group by account_id, date_day
-    ) as account_days
+    {{ running_sums_on_days('active_account_days', 'feature_count_changes', 'account_id', 'date_day', ['core_features_used']) }}
 
 ),
 
@@ -154,8 +126,7 @@ final as (
         cast(core_feature_count.core_features as {{ dbt.type_bigint() }}) as core_features
     from features_used_in_window
     cross join core_feature_count
-    where features_used_in_window.is_active
-        and core_feature_count.core_features > 0
+    where core_feature_count.core_features > 0
 
 )
 
