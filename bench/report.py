@@ -31,6 +31,9 @@ def steps_table(items: dict) -> list[str]:
             if d:
                 out.append(f"| {name} / sql_floor | {d['wall_s'] / floor['wall_s']:.1f}x | "
                            f"{d['cpu_s'] / floor['cpu_s']:.1f}x |")
+        from run import bound_lines
+
+        out += ["", *(f"- {line}" for line in bound_lines(items))]
     return out
 
 

@@ -1,7 +1,7 @@
 """Benchmark suite (`make bench`): the pipeline against the engine floor, on one preset.
 
     .venv/bin/python bench/run.py --preset S [--skip-generate] [--workdir /tmp/chw_bench]
-                                  [--steps generate,pipeline,dbt,floor,pandas,check]
+                                  [--steps generate,pipeline,dbt,floor,ingest_floor,pandas,check]
 
 One invocation, one workdir (`<workdir>/<preset>/`):
   generate  the preset's landing zone (timed; skipped when present or with --skip-generate)
@@ -12,6 +12,8 @@ One invocation, one workdir (`<workdir>/<preset>/`):
   transform (on request only) the pipeline's transform job alone on the already ingested data
   dbt       `python -m orchestration.cli dbt build` on the pipeline's raw data, fresh warehouse file
   floor     bench/floor.py: plain DuckDB SQL computing the headline marts from the raw Parquet
+  ingest_floor  bench/ingest_floor.py: every landing file copied to Parquet, no checks: the least
+            the raw layer the floor starts from costs; floor + ingest floor bounds the pipeline
   pandas    bench/pandas_impl.py: the same headline marts in pandas
   check     row counts and checksums per headline mart: floor vs pandas vs the dbt marts
 
@@ -47,7 +49,7 @@ TELEMETRY_OFF = {
     "GX_ANALYTICS_ENABLED": "False",
     "PYTHONDONTWRITEBYTECODE": "1",
 }
-ALL_STEPS = ["generate", "pipeline", "dbt", "floor", "pandas", "check"]  # "transform", "overhead" on request
+ALL_STEPS = ["generate", "pipeline", "dbt", "floor", "ingest_floor", "pandas", "check"]  # "transform", "overhead" on request
 
 
 def log(msg: str) -> None:
@@ -182,6 +184,22 @@ def step_floor(args, wd: Path, res: Results) -> None:
     log(fmt_row(m))
 
 
+def step_ingest_floor(args, wd: Path, res: Results) -> None:
+    out = wd / "out_ingest_floor"
+    spill = wd / "ingest_floor_spill"
+    for d in (out, spill):
+        shutil.rmtree(d, ignore_errors=True)
+    log("ingest floor: every landing file copied to Parquet, no checks (bench/ingest_floor.py)")
+    m = run_measured(
+        "ingest_floor", [PY, str(BENCH / "ingest_floor.py"), "--landing", str(wd / "landing"), "--out", str(out),
+                         "--temp", str(spill)],
+        env=base_env(), cwd=REPO, spill_dirs=[spill], log_path=wd / "ingest_floor.log",
+    )
+    res.put(m)
+    log(fmt_row(m))
+    shutil.rmtree(out, ignore_errors=True)  # 2+ GB at M, only its cost matters
+
+
 def step_pandas(args, wd: Path, res: Results) -> None:
     out = wd / "out_pandas"
     shutil.rmtree(out, ignore_errors=True)
@@ -209,6 +227,21 @@ def step_check(args, wd: Path, res: Results) -> None:
         print("  " + line, flush=True)
 
 
+def bound_lines(items: dict) -> list[str]:
+    """The least pipeline / floor ratio any pipeline with DESIGN.md's raw layer can reach: it
+    writes that layer (at least the ingest floor) and computes at least the floor's marts from it."""
+    floor, ingest = items.get("sql_floor"), items.get("ingest_floor")
+    if not (floor and ingest and floor.get("returncode") == 0 and ingest.get("returncode") == 0):
+        return []
+    wall, cpu = floor["wall_s"] + ingest["wall_s"], floor["cpu_s"] + ingest["cpu_s"]
+    out = [f"lower bound (sql_floor + ingest_floor) / sql_floor: wall {wall / floor['wall_s']:6.2f}x   "
+           f"cpu {cpu / max(floor['cpu_s'], 1e-9):6.2f}x"]
+    d = items.get("pipeline")
+    if d:
+        out.append(f"ratio   pipeline / (sql_floor + ingest_floor): wall {d['wall_s'] / wall:6.1f}x   cpu {d['cpu_s'] / cpu:6.1f}x")
+    return out
+
+
 def table(res: Results) -> None:
     items = res.items
     print("\n" + "=" * 120)
@@ -228,6 +261,8 @@ def table(res: Results) -> None:
                     f"ratio {name:>10} / sql_floor: wall {d['wall_s'] / floor['wall_s']:6.1f}x   "
                     f"cpu {d['cpu_s'] / max(floor['cpu_s'], 1e-9):6.1f}x"
                 )
+    for line in bound_lines(items):
+        print(line)
     overhead = items.get("overhead")
     if overhead:
         print(
@@ -257,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"preset {args.preset}, workdir {wd}, steps {steps}, code {REPO}, nproc {os.cpu_count()}")
     funcs = {
         "generate": step_generate, "pipeline": step_pipeline, "transform": step_transform, "dbt": step_dbt,
-        "floor": step_floor, "pandas": step_pandas, "check": step_check, "overhead": step_overhead,
+        "floor": step_floor, "ingest_floor": step_ingest_floor, "pandas": step_pandas, "check": step_check,
+        "overhead": step_overhead,
     }
     for s in steps:
         funcs[s](args, wd, res)
