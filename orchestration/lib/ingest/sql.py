@@ -34,13 +34,16 @@ def connect(temp_dir: Path | None = None, threads: int | None = None) -> duckdb.
 
     TimeZone is UTC so that casting TIMESTAMPTZ to TIMESTAMP yields UTC wall-clock time (the
     contract: offsets are converted, timestamps without one are taken as UTC). Insertion order is
-    preserved so that record numbers follow the file. Spill files go to a temp folder, never to
-    the working directory. `threads`: DuckDB's worker threads for the session (default: one per
-    core).
+    preserved so that record numbers follow the file, and raw is written in that order without a
+    sort: for that the `in_clause` optimizer is off, which plans `v IN (<list>)` (the allowed values
+    of an enumeration, the boolean words) as a join whose output comes in another order
+    (tests/test_ingest_unit.py). Spill files go to a temp folder, never to the working directory.
+    `threads`: DuckDB's worker threads for the session (default: one per core).
     """
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET disabled_optimizers = 'in_clause'")
     spill = Path(temp_dir) if temp_dir else Path(tempfile.gettempdir()) / "chw_duckdb_spill"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = {lit(str(spill))}")

@@ -146,7 +146,11 @@ def checked_sql(ent: Entity, source_relation: str, extras: list[str], typed: fro
     """SELECT over `source_relation` (columns: _file_idx, _row_number, every contract column as
     text -- or in its contract type, for the columns named in `typed` --, `extras` as text)
     returning _file_idx, _row_number, the contract columns typed, the extras unchanged, and
-    `_reason`: '' for a good row, else every problem joined by '; '."""
+    `_reason`: '' for a good row, else every problem joined by '; '.
+
+    Rows come out in the order they go in (raw is written in record order without a sort): the
+    SELECT is projections over one relation, which DuckDB documents as order-preserving, and the
+    ingest session keeps `v IN (<list>)` a plain expression (`sql.connect`)."""
     l0 = ", ".join(f"{_blank_to_null(col, col.name in typed)} AS {ident(col.name)}" for col in ent.columns)
     l1 = ", ".join(f"{_typed(col, col.name in typed)} AS {ident(col.name + '#typed')}" for col in ent.columns)
     final = ", ".join(f"CAST({ident(col.name + '#typed')} AS {col.type}) AS {ident(col.name)}" for col in ent.columns)
