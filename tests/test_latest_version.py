@@ -73,6 +73,16 @@ def test_the_winner_is_the_latest_extract_then_file_then_record(compiled, seed):
 def test_keys_sharing_a_bucket_still_get_their_own_winner(compiled):
     """Three buckets for 300 keys: every bucket repeats, so every key goes through the window."""
     narrowed = re.sub(r"hash\((\w+\.k)\)", r"(hash(\1) % 3)", compiled)
-    assert narrowed.count("% 3") == 4, "the bucket: selected, grouped by, and joined on in each branch"
+    assert narrowed.count("% 3") == 5, "the bucket: counted, selected, grouped by, and joined on in each branch"
     rows = random_versions(4)
     assert run(narrowed, rows) == brute_force(rows)
+
+
+@pytest.mark.parametrize("null_key", [False, True])
+def test_keys_seen_once_pass_straight_through(compiled, null_key):
+    """No bucket repeats (the usual first build): the grouping is skipped and every row comes out
+    once; a single null key is still ranked (and kept) by the window."""
+    rows = [(f"e{i}", f"p{i}", date(2026, 1, 1 + i % 5), "a.csv", i) for i in range(200)]
+    if null_key:
+        rows.append((None, "p-null", date(2026, 1, 2), "a.csv", 999))
+    assert run(compiled, rows) == brute_force(rows)

@@ -28,11 +28,19 @@
 {% macro latest_version(relation, key, columns, order_by_updated_at=false, snapshot=false) -%}
     with
 
-    -- buckets holding more than one row, or a null key: their rows go through the window
+    -- buckets holding more than one row, or a null key: their rows go through the window.
+    -- Grouped only when some bucket repeats: counting distinct buckets says whether one does at
+    -- about half the cost of grouping every bucket with its counts, and a first build usually
+    -- finds none (stg_product__events at M, alone: 26.4-27.7 -> 22.2-22.9 s, the same rows)
     lv_repeated_keys as (
 
         select {{ latest_version_key_bucket('keyed.' ~ key) }} as key_bucket, 1 as is_repeated
         from {{ relation }} as keyed
+        where (
+            select count(*) > count(distinct {{ latest_version_key_bucket('counted.' ~ key) }})
+                or count(*) > count(counted.{{ key }})
+            from {{ relation }} as counted
+        )
         group by {{ latest_version_key_bucket('keyed.' ~ key) }}
         having count(*) > 1 or count(*) > count(keyed.{{ key }})
 
