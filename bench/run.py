@@ -169,35 +169,31 @@ def step_dbt(args, wd: Path, res: Results) -> None:
     log(fmt_row(m))
 
 
-def step_floor(args, wd: Path, res: Results) -> None:
-    out = wd / "out_floor"
-    spill = wd / "floor_spill"
+def _floor_step(res: Results, wd: Path, name: str, script: str, source: list[str], keep_out: bool = True) -> None:
+    """Run a floor script (bench/<script>) on a fresh output and spill folder, measured."""
+    stem = script.removesuffix(".py")
+    out, spill = wd / f"out_{stem}", wd / f"{stem}_spill"
     for d in (out, spill):
         shutil.rmtree(d, ignore_errors=True)
-    log("floor: plain DuckDB SQL over the raw Parquet (bench/floor.py)")
     m = run_measured(
-        "sql_floor", [PY, str(BENCH / "floor.py"), "--raw", str(wd / "pipeline" / "raw"), "--out", str(out),
-                      "--temp", str(spill)],
-        env=base_env(), cwd=ROOT, spill_dirs=[spill], log_path=wd / "floor.log",
+        name, [PY, str(BENCH / script), *source, "--out", str(out), "--temp", str(spill)],
+        env=base_env(), cwd=ROOT, spill_dirs=[spill], log_path=wd / f"{stem}.log",
     )
     res.put(m)
     log(fmt_row(m))
+    if not keep_out:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def step_floor(args, wd: Path, res: Results) -> None:
+    log("floor: plain DuckDB SQL over the raw Parquet (bench/floor.py)")
+    _floor_step(res, wd, "sql_floor", "floor.py", ["--raw", str(wd / "pipeline" / "raw")])
 
 
 def step_ingest_floor(args, wd: Path, res: Results) -> None:
-    out = wd / "out_ingest_floor"
-    spill = wd / "ingest_floor_spill"
-    for d in (out, spill):
-        shutil.rmtree(d, ignore_errors=True)
     log("ingest floor: every landing file copied to Parquet, no checks (bench/ingest_floor.py)")
-    m = run_measured(
-        "ingest_floor", [PY, str(BENCH / "ingest_floor.py"), "--landing", str(wd / "landing"), "--out", str(out),
-                         "--temp", str(spill)],
-        env=base_env(), cwd=REPO, spill_dirs=[spill], log_path=wd / "ingest_floor.log",
-    )
-    res.put(m)
-    log(fmt_row(m))
-    shutil.rmtree(out, ignore_errors=True)  # 2+ GB at M, only its cost matters
+    # its output (2+ GB at M) is removed: only its cost matters
+    _floor_step(res, wd, "ingest_floor", "ingest_floor.py", ["--landing", str(wd / "landing")], keep_out=False)
 
 
 def step_pandas(args, wd: Path, res: Results) -> None:
