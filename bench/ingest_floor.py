@@ -84,11 +84,11 @@ def main(argv: list[str] | None = None) -> int:
             for k, group in enumerate(groups(fmt, files)):
                 dest = args.out / ent.source / ent.name / f"{fmt}{k}"
                 dest.mkdir(parents=True, exist_ok=True)
-                con.execute(
+                # COPY returns the rows it wrote: no second read of the output
+                rows += con.execute(
                     f"COPY (SELECT * FROM {reader(fmt, group)}) TO '{dest}' "
                     "(FORMAT parquet, PER_THREAD_OUTPUT, OVERWRITE_OR_IGNORE)"
-                )
-                rows += con.execute(f"SELECT count(*) FROM read_parquet('{dest}/*.parquet')").fetchone()[0]
+                ).fetchone()[0]
         total += rows
         n_files = sum(len(v) for v in by_format.values())
         print(f"[ingest floor] {ent.source}.{ent.name:<16} {n_files:5d} files {rows:12,d} rows "
