@@ -10,7 +10,7 @@
 
     Why: a count per account and day of what covers the day (features used in the last N days,
     activities in a window) is otherwise a range join of every thing with every day it covers
-    (19.5 M and 41 M rows at preset M, bench/RESULTS.md session 20); a running sum reads each
+    (19.5 M and 41 M rows at preset M); a running sum reads each
     thing twice. Rows are merged per key and day first, so a day's own changes count on it
     whatever the order of equal days.
 -#}

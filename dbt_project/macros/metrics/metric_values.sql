@@ -242,7 +242,7 @@ mv_median_frames as (
 -- the probes' values are kept, so an observation's own frame is cut to its day where the engine
 -- allows it (metric_probe_frame_days). Every window length is a frame of one select: the rows
 -- are partitioned and sorted once, not once per length (the service model's first build alone
--- at M: 19.2 -> 17.0 s, 9 -> 5 GB allocated, no spill; bench/RESULTS.md session 19)
+-- at M: 19.2 -> 17.0 s, 9 -> 5 GB allocated, no spill)
 mv_rolling_frames as {{ cte_materialized() }} (
 
     select * from (

@@ -17,7 +17,7 @@
 
     Why one test per model: each dbt test is a node (Jinja, dbt's events, a query) and an asset
     check with three Dagster events, and the one-rule tests were two thirds of a run's nodes
-    (bench/RESULTS.md, session 11). The row rules are counted in one scan; each uniqueness key
+    (measured at preset M). The row rules are counted in one scan; each uniqueness key
     is one more aggregate, each relationship one anti-join. A test has one severity: rules that
     only warn go in a second table_checks with `config: {severity: warn}`. Each is named in the
     YAML (`name: table_checks_<model>`, `table_warnings_<model>`): the Dagster check's name.
