@@ -1,4 +1,4 @@
-"""The extract contract (../shared/CONTRACT.md, section 1) as data.
+"""The extract contract (docs/contract.md, "Extracts in") as data.
 
 Everything that reads, validates, generates or stages extracts takes its entity list,
 column names, types, keys and enumerations from here, so the contract is written once.
