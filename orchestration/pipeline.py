@@ -27,7 +27,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from orchestration.lib.paths import DBT_PROJECT_DIR, PROJECT_ROOT, Paths, current
+from orchestration.lib.paths import DBT_PROJECT_DIR, PROJECT_ROOT, Paths, current, dbt_executable
 
 
 @dataclass
@@ -75,13 +75,10 @@ def export_env(paths: Paths) -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
-def instance_config(home: Path) -> str:
-    """The project's dagster.yaml as the instance in `home` needs it: the event log's folder
-    written out (a storage class is not told its instance's folder; see orchestration.event_log_storage)."""
+def instance_config(home: Path) -> str:  # noqa: ARG001 (the instance folder: kept for callers)
+    """The project's dagster.yaml as the instance in `home` is given it (Dagster reads an
+    instance's settings from $DAGSTER_HOME/dagster.yaml only)."""
     config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
-    event_log = config.get("event_log_storage")
-    if event_log:
-        event_log.setdefault("config", {})["base_dir"] = str(Path(home).resolve() / "history" / "runs")
     header = f"# Written from {PROJECT_ROOT / 'dagster.yaml'} (orchestration.pipeline.dagster_home): edit that file.\n"
     return header + yaml.safe_dump(config, sort_keys=False)
 
@@ -111,10 +108,8 @@ def dagster_home(paths: Paths) -> str:
 
 
 def dbt_command(*args: str) -> list[str]:
-    """A dbt command line of this environment: forked from the fork server when the pipeline runs one."""
-    from orchestration.lib.dbt_forkserver import launcher
-
-    return [launcher(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    """A dbt command line of this environment with the project's folders."""
+    return [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
 
 
 # Files of the dbt project that never change what `dbt parse` writes.
@@ -126,8 +121,6 @@ def manifest_fingerprint() -> str:
     environment variables the project can read (CHW_*, DBT_*). Equal digests, equal manifests."""
     import dbt.version  # noqa: PLC0415 (only the CLI needs dbt in this process)
 
-    from orchestration.lib import dbt_forkserver
-
     # the project's own location too: the manifest and dbt's partial-parse cache hold absolute
     # paths (seed files), so a checkout moved or cloned elsewhere must parse again
     digest = hashlib.sha256(dbt.version.__version__.encode() + b"\0" + str(DBT_PROJECT_DIR).encode())
@@ -136,8 +129,7 @@ def manifest_fingerprint() -> str:
         if file.is_file() and not _NOT_PARSED.intersection(relative.parts):
             digest.update(str(relative).encode() + b"\0" + file.read_bytes() + b"\0")
     for key in sorted(os.environ):
-        # the dbt fork server's address changes every run, and no dbt file reads it
-        if key.startswith(("CHW_", "DBT_")) and key not in dbt_forkserver.ENV_VARS:
+        if key.startswith(("CHW_", "DBT_")):
             digest.update(f"{key}={os.environ[key]}\0".encode())
     return digest.hexdigest()
 
@@ -249,15 +241,12 @@ def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = N
 
     Runs against one warehouse are serialized by a file lock: a second run queues behind the first.
     """
-    from orchestration.lib.dbt_forkserver import dbt_forkserver
     from orchestration.lib.run_lock import pipeline_lock
 
     paths = paths or current()
     with pipeline_lock(_lock_file(paths), say=log):
         export_env(paths)
-        # dbt imported once, beside the pipeline's own start: each dbt command is forked from it
-        with dbt_forkserver():
-            return _run_pipeline(paths, extract_dates)
+        return _run_pipeline(paths, extract_dates)
 
 
 def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResult:

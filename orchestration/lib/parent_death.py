@@ -21,4 +21,4 @@ def die_with_parent(parent_pid: int, signum: int = signal.SIGKILL) -> None:
     except (OSError, AttributeError):
         return
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
+        raise SystemExit(1)

@@ -9,6 +9,8 @@ absolute: dbt-duckdb resolves relative paths from whichever process queries a vi
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +69,7 @@ class Paths:
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
             # No dbt.log by default: it held dbt's info lines, which dagster-dbt already reads from
             # dbt's output and Dagster keeps in the run's logs; writing them twice cost ~2 s of a
-            # `tiny` run (bench/RESULTS.md, session 9; at debug, dbt's default: 9 MB and ~5 s).
+            # `tiny` run (at debug, dbt's default: 9 MB and ~5 s).
             # DBT_LOG_LEVEL_FILE=info or debug brings the file back.
             "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "none"),
         }
@@ -84,3 +86,10 @@ def current() -> Paths:
     warehouse = _abs(os.environ.get("CHW_WAREHOUSE") or PROJECT_ROOT / "data" / "warehouse.duckdb")
     data = _abs(os.environ.get("CHW_DATA_DIR") or warehouse.parent)
     return Paths(landing=landing, warehouse=warehouse, data=data)
+
+
+def dbt_executable() -> str:
+    """This environment's dbt, found beside its Python: nothing depends on the virtualenv being on
+    PATH (a plain shell running `make run` or `make ui`, or a scheduler, does not activate it)."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")

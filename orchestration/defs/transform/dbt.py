@@ -10,12 +10,10 @@ dbt -> Python models -> dbt in one run. Both claim the `warehouse` pool: DuckDB 
 """
 
 
-import importlib.metadata
 import json
 import os
 import shutil
 from collections.abc import Mapping
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +26,9 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-from packaging import version
 
-from orchestration.lib import dbt_forkserver
 from orchestration.lib.broken_rules import broken_rules, describe
-from orchestration.lib.paths import DBT_PROJECT_DIR, current
+from orchestration.lib.paths import DBT_PROJECT_DIR, current, dbt_executable
 
 # dbt reads its paths from the environment (profiles.yml, sources): export them, absolute, for
 # every dbt process this code location starts, including `dagster dev`'s manifest preparation.
@@ -200,27 +196,8 @@ if _SPLIT:
     dbt_asset_defs.append(dbt_scored)
 
 
-class WarehouseDbtCliResource(DbtCliResource):
-    """dagster-dbt's CLI resource without the in-process dbt adapter it builds before each dbt
-    command. That adapter only serves `fetch_row_counts()` / `fetch_column_metadata()`, which
-    these assets do not call, and building it (profile, project, every macro parsed again) cost
-    1.2-2.7 s per dbt step, three steps per transform run, for nothing. dagster-dbt's own code
-    runs without it (`adapter=None`), as it does for the dbt Fusion engine; dagster-dbt is pinned
-    (requirements.lock), and tests/test_definitions.py checks this hook still exists."""
-
-    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 (dagster-dbt's signature)
-        return None
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        """dagster-dbt asks the executable (`dbt --version`, a whole dbt start: 4-5 s of CPU per
-        run); the executable is this environment's dbt-core, whose version the package states."""
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-
-# `chw-dbt`: dbt forked from the pipeline's dbt fork server when one runs, else the dbt of this
-# interpreter's environment (orchestration/lib/dbt_forkserver.py)
-DBT_EXECUTABLE = dbt_forkserver.launcher()
-dbt_resource = WarehouseDbtCliResource(
-    project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+# The dbt of this environment by its path, not by PATH: `make ui` and a scheduler's plain shell
+# do not activate the virtualenv (orchestration/lib/paths.py).
+dbt_resource = DbtCliResource(
+    project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
 )
