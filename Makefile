@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 BENCH_PRESETS ?= S M
 
-.PHONY: run test test-all setup lock ui docs lint bench clean
+.PHONY: run test test-unit test-all setup lock ui docs lint bench clean
 
 ## make run: set up, write demo extracts if the landing zone is empty, process every extract date.
 run: setup
@@ -22,6 +22,10 @@ run: setup
 ## make test: set up, then run the tests (unit, dbt unit and data tests, Dagster end to end, browser).
 test: setup
 	$(BIN)/python -m pytest -m "not slow"
+
+## make test-unit: the pure-Python tests only (no dbt build, no pipeline run), for a quick loop.
+test-unit: setup
+	$(BIN)/python -m pytest -m unit
 
 ## make test-all: also the slow ones (fault tests and incremental-vs-full runs: many pipeline runs).
 test-all: setup

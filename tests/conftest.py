@@ -64,3 +64,21 @@ def table_fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
         return out
     finally:
         con.close()
+
+
+# `make test-unit`: the modules that need neither a pipeline run nor a dbt build (pure Python, one
+# process, seconds each). Everything else is integration: real dbt builds and Dagster runs.
+UNIT_MODULES = {
+    "test_dashboard",
+    "test_demo_extracts",
+    "test_health_model",
+    "test_ingest_unit",
+    "test_landing_state",
+    "test_survey_expectations",
+}
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001 (pytest's hook signature)
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in UNIT_MODULES:
+            item.add_marker(pytest.mark.unit)
