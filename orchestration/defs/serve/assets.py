@@ -3,7 +3,7 @@
 `serve/marts_duckdb` copies the marts and audit schemas of the warehouse into a new file and swaps
 it in atomically (orchestration/lib/publish.py), so BI tools read a complete copy that a running
 pipeline never locks. `serve/dashboard` renders serving/dashboard/index.html from that copy
-(orchestration/lib/dashboard.py). Both run at the end of every transform run (transform_job
+(orchestration/lib/dashboard/). Both run at the end of every transform run (transform_job
 selects everything downstream of ingestion); a failed dbt build skips them, so the previous copy
 and dashboard stay in place.
 """

@@ -1,0 +1,217 @@
+"""Reading the serving copy: read-only access that never raises for a missing table or column.
+
+`Serving` lists the copy's columns once, so every view can ask whether a table (or a column added
+by a later mart) exists and fall back to "no data yet" instead of failing the page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+
+def load_settings() -> dict[str, Any]:
+    try:
+        from orchestration.lib import settings
+
+        return settings.load()
+    except Exception:  # the dashboard must render even without the dbt project beside it
+        return {}
+
+
+
+@dataclass
+class Point:
+    period: date
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+    low: bool = False
+    numerator: float | None = None
+    denominator: float | None = None
+
+
+def as_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+class Serving:
+    """Read-only access to the published copy that never raises for a missing table or column."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, min_sample: int = 30):
+        self.con = con
+        self.min_sample = min_sample
+        self.columns: dict[tuple[str, str], list[str]] = {}
+        if con is not None:
+            rows = con.execute(
+                "select table_schema, table_name, column_name from information_schema.columns "
+                "where table_catalog = current_database() order by table_schema, table_name, ordinal_position"
+            ).fetchall()
+            for schema, table, column in rows:
+                self.columns.setdefault((schema, table), []).append(column)
+        self.mv = self.columns.get(("marts", "metric_values"), [])
+        self._mv_ok = all(c in self.mv for c in ("metric", "grain", "period_start", "segment_type", "segment_value", "value"))
+
+    @property
+    def has_metric_values(self) -> bool:
+        return self._mv_ok
+
+    def has(self, schema: str, table: str, *columns: str) -> bool:
+        cols = self.columns.get((schema, table))
+        return cols is not None and all(c in cols for c in columns)
+
+    def pick(self, schema: str, table: str, *candidates: str) -> str | None:
+        """The first of `candidates` that the table has."""
+        cols = self.columns.get((schema, table), [])
+        return next((c for c in candidates if c in cols), None)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if self.con is None:
+            return []
+        cur = self.con.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self.rows(sql, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    # metric_values -----------------------------------------------------------------------
+
+    def _mv_select(self) -> str:
+        def col(name: str) -> str:
+            return name if name in self.mv else f"null as {name}"
+
+        return ", ".join(
+            ["period_start", "value"]
+            + [col(c) for c in ("ci_low", "ci_high", "sample_size", "is_low_sample", "numerator", "denominator")]
+        )
+
+    def _point(self, r: dict[str, Any]) -> Point:
+        n = r.get("sample_size")
+        n = int(n) if num(n) is not None else None
+        low = r.get("is_low_sample")
+        if low is None:
+            low = n is not None and n < self.min_sample
+        return Point(
+            period=as_date(r["period_start"]),
+            value=num(r["value"]),
+            ci_low=num(r.get("ci_low")),
+            ci_high=num(r.get("ci_high")),
+            n=n,
+            low=bool(low),
+            numerator=num(r.get("numerator")),
+            denominator=num(r.get("denominator")),
+        )
+
+    def _where(self, metric: str, grain: str, window: int | None, segment_type: str) -> tuple[str, list[Any]]:
+        sql = "metric = ? and grain = ? and segment_type = ?"
+        params: list[Any] = [metric, grain, segment_type]
+        if "window_days" in self.mv:
+            if window is None:
+                sql += " and window_days is null"
+            else:
+                sql += " and window_days = ?"
+                params.append(window)
+        return sql, params
+
+    def series(
+        self,
+        metric: str,
+        grain: str,
+        window: int | None = None,
+        segment_type: str = "all",
+        segment_value: str = "all",
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[Point]:
+        if not self._mv_ok:
+            return []
+        where, params = self._where(metric, grain, window, segment_type)
+        where += " and segment_value = ? and value is not null"
+        params.append(segment_value)
+        if since is not None:
+            where += " and period_start >= ?"
+            params.append(since)
+        if until is not None:
+            where += " and period_start <= ?"
+            params.append(until)
+        rows = self.rows(f"select {self._mv_select()} from marts.metric_values where {where} order by period_start", params)
+        return [self._point(r) for r in rows]
+
+    def latest(
+        self,
+        metric: str,
+        grain: str,
+        window: int | None = None,
+        segment_type: str = "all",
+        segment_value: str = "all",
+        until: date | None = None,
+    ) -> Point | None:
+        """The latest value; for months and quarters, the latest period that ended by `until`."""
+        if not self._mv_ok:
+            return None
+        where, params = self._where(metric, grain, window, segment_type)
+        where += " and segment_value = ? and value is not null"
+        params.append(segment_value)
+        if until is not None and grain in ("week", "month", "quarter"):
+            first_after = {"week": "period_start + interval 7 day", "month": "period_start + interval 1 month",
+                           "quarter": "period_start + interval 3 month"}[grain]
+            complete = self.rows(
+                f"select {self._mv_select()} from marts.metric_values where {where} "
+                f"and {first_after} <= ? order by period_start desc limit 1",
+                [*params, until + timedelta(days=1)],
+            )
+            if complete:
+                return self._point(complete[0])
+        rows = self.rows(
+            f"select {self._mv_select()} from marts.metric_values where {where} order by period_start desc limit 1", params
+        )
+        return self._point(rows[0]) if rows else None
+
+    def by_segment(self, metric: str, grain: str, window: int | None, segment_type: str) -> list[tuple[str, Point]]:
+        """Every segment's value at the latest period the metric has for this segment type."""
+        if not self._mv_ok:
+            return []
+        where, params = self._where(metric, grain, window, segment_type)
+        where += " and value is not null"
+        latest = self.scalar(f"select max(period_start) from marts.metric_values where {where}", params)
+        if latest is None:
+            return []
+        rows = self.rows(
+            f"select segment_value, {self._mv_select()} from marts.metric_values where {where} "
+            "and period_start = ? order by segment_value",
+            [*params, latest],
+        )
+        return [(str(r["segment_value"]), self._point(r)) for r in rows]
+
+    def metrics_present(self) -> set[str]:
+        if not self._mv_ok:
+            return set()
+        return {r["metric"] for r in self.rows("select distinct metric from marts.metric_values")}
+
