@@ -92,3 +92,15 @@ def table(headers: list[tuple[str, str]], rows: list[list[str]], row_classes: li
 def section(view_id: str, title: str, lede: str, body: str) -> str:
     return f'<section class="view" id="{view_id}"><h2>{esc(title)}</h2><p class="lede">{lede}</p>{body}</section>'
 
+
+
+NOT_AVAILABLE = "not available yet"
+
+
+def unavailable(title: str, tables: str, what: str) -> str:
+    """A card for a part of the page whose mart is not in the serving copy yet: which table, and
+    what it will show, instead of an error or a blank."""
+    return (f'<div class="card unavailable" data-unavailable="{esc(tables)}"><h3>{esc(title)}</h3>'
+            f'<div class="empty-note">{NOT_AVAILABLE}</div>'
+            f'<p class="note"><code>{esc(tables)}</code> {"are" if "," in tables else "is"} not in the serving copy yet. '
+            f'{esc(what)}</p></div>')

@@ -94,6 +94,38 @@ def _date_ticks(d0: date, d1: date, count: int = 6) -> list[date]:
     return [d0 + timedelta(days=i) for i in range(0, span + 1, step)]
 
 
+def max_step_days(periods: Sequence[date]) -> float:
+    """The longest distance between two consecutive periods that still counts as "next": a
+    little over the series' own step (1 day, 7 days, a month of 28-31 days, a quarter), so a
+    missing day, week, month or quarter is a gap."""
+    ds = sorted(set(periods))
+    steps = [(b - a).days for a, b in zip(ds, ds[1:], strict=False) if b > a]
+    if not steps:
+        return 1.0
+    step = min(steps)
+    return step * 1.2 + (4 if step >= 28 else 0)
+
+
+def firm_runs(points: Sequence[Point], max_gap: float) -> list[list[Point]]:
+    """The stretches a line may join: consecutive firm (not low-sample) values with no period
+    missing between them. A missing period or a low-sample value ends a stretch."""
+    runs: list[list[Point]] = []
+    current: list[Point] = []
+    for p in sorted((p for p in points if p.value is not None), key=lambda p: p.period):
+        if p.low:
+            if current:
+                runs.append(current)
+            current = []
+            continue
+        if current and (p.period - current[-1].period).days > max_gap:
+            runs.append(current)
+            current = []
+        current.append(p)
+    if current:
+        runs.append(current)
+    return runs
+
+
 def line_chart(
     series: list[Series],
     *,
@@ -104,7 +136,13 @@ def line_chart(
     currency: str = "USD",
     label: str = "",
 ) -> str:
-    """A line chart with gridlines, date axis, optional CI bands, low-sample points in grey."""
+    """A line chart with gridlines, date axis and optional CI bands.
+
+    Lines join only consecutive firm values: where a period has no value the line breaks (a gap,
+    not a straight segment across it), and a low-sample value is a hollow grey marker off the
+    line. The axis is scaled to the firm values, so one low-sample extreme (an NPS of -100 on two
+    responses) cannot squash the rest; such a point sits on the axis' edge, marked as off scale.
+    """
     series = [s for s in series if any(p.value is not None for p in s.points)]
     if not series:
         return empty(label)
@@ -114,8 +152,10 @@ def line_chart(
     dates = [p.period for s in series for p in s.points]
     d0, d1 = min(dates), max(dates)
     span = max((d1 - d0).days, 1)
-    values: list[float | None] = [p.value for s in series for p in s.points]
-    values += [v for s in series if s.show_ci for p in s.points for v in (p.ci_low, p.ci_high)]
+    firm = [p for s in series for p in s.points if p.value is not None and not p.low]
+    basis = firm or [p for s in series for p in s.points if p.value is not None]
+    values: list[float | None] = [p.value for p in basis]
+    values += [v for s in series if s.show_ci for p in s.points if p in basis for v in (p.ci_low, p.ci_high)]
     values += [v for v, _ in ref_lines if info.domain is None or info.domain[0] <= v <= info.domain[1]]
     lo, hi = axis_domain(values, info.domain, include_zero=info.money)
 
@@ -123,9 +163,10 @@ def line_chart(
         return ml + pw * ((d - d0).days / span if span else 0.5)
 
     def y(v: float) -> float:
-        return mt + ph * (1 - (v - lo) / ((hi - lo) or 1))
+        return mt + ph * (1 - (min(max(v, lo), hi) - lo) / ((hi - lo) or 1))
 
-    out = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{esc(label)}">']
+    out = [f'<svg class="line-chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+           f'aria-label="{esc(label)}" data-chart="{esc(label)}">']
     for t in nice_ticks(lo, hi):
         if lo - 1e-9 <= t <= hi + 1e-9:
             out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#eceff3"/>')
@@ -143,42 +184,57 @@ def line_chart(
                 f'<text x="{ml + 4}" y="{y(v) - 4:.1f}" font-size="10" fill="#6b7280" stroke="#fff" stroke-width="3" '
                 f'paint-order="stroke">{esc(text)}</text>'
             )
+    runs_of = {id(s): firm_runs(s.points, max_step_days([p.period for p in s.points if p.value is not None]))
+               for s in series}
     for s in series:
         if s.show_ci:
-            pts = [p for p in s.points if p.ci_low is not None and p.ci_high is not None]
-            if len(pts) > 1:
-                upper = " ".join(f"{x(p.period):.1f},{y(min(hi, p.ci_high)):.1f}" for p in pts)
-                lower = " ".join(f"{x(p.period):.1f},{y(max(lo, p.ci_low)):.1f}" for p in reversed(pts))
-                out.append(f'<polygon points="{upper} {lower}" fill="{s.color}" fill-opacity="0.13" stroke="none"/>')
+            for run in runs_of[id(s)]:
+                pts = [p for p in run if p.ci_low is not None and p.ci_high is not None]
+                if len(pts) > 1:
+                    upper = " ".join(f"{x(p.period):.1f},{y(p.ci_high):.1f}" for p in pts)
+                    lower = " ".join(f"{x(p.period):.1f},{y(p.ci_low):.1f}" for p in reversed(pts))
+                    out.append(f'<polygon points="{upper} {lower}" fill="{s.color}" fill-opacity="0.13" stroke="none"/>')
     for s in series:
-        path, pen = [], "M"
-        for p in s.points:
-            if p.value is None:
-                pen = "M"
-                continue
-            path.append(f"{pen}{x(p.period):.1f},{y(p.value):.1f}")
-            pen = "L"
         dash = ' stroke-dasharray="5 3"' if s.dashed else ""
-        single = len([p for p in s.points if p.value is not None]) == 1
-        if single:
-            p = next(p for p in s.points if p.value is not None)
-            out.append(f'<circle cx="{x(p.period):.1f}" cy="{y(p.value):.1f}" r="3.5" fill="{s.color}"/>')
-        else:
-            out.append(f'<path d="{" ".join(path)}" fill="none" stroke="{s.color}" stroke-width="2"{dash} stroke-linejoin="round"/>')
         many = len(s.points) > 60
+        fmt = "%d %b %Y"
+        for run in runs_of[id(s)]:
+            span_attrs = (f'data-series="{esc(s.name)}" data-start="{run[0].period.isoformat()}" '
+                          f'data-end="{run[-1].period.isoformat()}" data-points="{len(run)}"')
+            if len(run) == 1:
+                p = run[0]
+                out.append(f'<circle class="run single" {span_attrs} cx="{x(p.period):.1f}" cy="{y(p.value):.1f}" r="3" '
+                           f'fill="{s.color}"/>')
+            else:
+                path = " ".join(f"{'M' if i == 0 else 'L'}{x(p.period):.1f},{y(p.value):.1f}" for i, p in enumerate(run))
+                out.append(f'<path class="run" {span_attrs} d="{path}" fill="none" stroke="{s.color}" stroke-width="2"{dash} '
+                           'stroke-linejoin="round"/>')
         for p in s.points:
             if p.value is None:
                 continue
-            tip = f"{s.name} · {p.period:%d %b %Y}: {fmt_metric(s.metric or metric, p.value, currency)} ({fmt_n(p.n)})"
+            tip = f"{s.name} · {p.period:{fmt}}: {fmt_metric(s.metric or metric, p.value, currency)} ({fmt_n(p.n)})"
+            cx, cy = x(p.period), y(p.value)
             if p.low:
-                out.append(f'<circle cx="{x(p.period):.1f}" cy="{y(p.value):.1f}" r="{2 if many else 3}" fill="{LOW_COLOR}"><title>{esc(tip)} · low sample</title></circle>')
+                off = p.value < lo or p.value > hi
+                if off:  # a triangle on the edge, pointing where the value lies
+                    tip += " · off the scale"
+                    dy = 5 if p.value < lo else -5
+                    shape = (f'<path class="low-pt off-scale" data-series="{esc(s.name)}" data-date="{p.period.isoformat()}" '
+                             f'd="M{cx - 3.5:.1f},{cy - dy / 2:.1f} L{cx + 3.5:.1f},{cy - dy / 2:.1f} L{cx:.1f},{cy + dy / 2:.1f} Z" '
+                             f'fill="#fff" stroke="{LOW_COLOR}" stroke-width="1.3">')
+                    out.append(f"{shape}<title>{esc(tip)} · low sample</title></path>")
+                else:
+                    out.append(f'<circle class="low-pt" data-series="{esc(s.name)}" data-date="{p.period.isoformat()}" cx="{cx:.1f}" cy="{cy:.1f}" '
+                               f'r="{2.2 if many else 3}" fill="#fff" stroke="{LOW_COLOR}" stroke-width="1.3">'
+                               f"<title>{esc(tip)} · low sample</title></circle>")
             elif not many:
-                out.append(f'<circle cx="{x(p.period):.1f}" cy="{y(p.value):.1f}" r="2.5" fill="{s.color}"><title>{esc(tip)}</title></circle>')
+                out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2.5" fill="{s.color}"><title>{esc(tip)}</title></circle>')
     out.extend(ref_labels)  # above the lines, so they stay readable
-    # end labels, nudged apart
+    # end labels (the latest firm value), nudged apart
     ends = []
     for s in series:
-        last = next((p for p in reversed(s.points) if p.value is not None), None)
+        runs = runs_of[id(s)]
+        last = runs[-1][-1] if runs else None
         if last is not None:
             ends.append([y(last.value), s, last])
     ends.sort(key=lambda e: e[0])
@@ -186,13 +242,19 @@ def line_chart(
         if ends[i][0] - ends[i - 1][0] < 13:
             ends[i][0] = ends[i - 1][0] + 13
     for ypos, s, last in ends:
-        out.append(f'<text x="{ml + pw + 6}" y="{ypos + 4:.1f}" font-size="12" font-weight="700" fill="{s.color}">{esc(fmt_metric(s.metric or metric, last.value, currency))}</text>')
+        text = fmt_metric(s.metric or metric, last.value, currency)
+        if len(text) > 9:  # "76.1 / 100" does not fit the margin: the scale is in the title
+            text = fmt_metric(s.metric or metric, last.value, currency, with_unit=False)
+        out.append(f'<text x="{ml + pw + 6}" y="{ypos + 4:.1f}" font-size="12" font-weight="700" fill="{s.color}">{esc(text)}</text>')
     lx = ml
     for s in series:
         dash = ' stroke-dasharray="5 3"' if s.dashed else ""
         out.append(f'<line x1="{lx}" x2="{lx + 18}" y1="12" y2="12" stroke="{s.color}" stroke-width="3"{dash}/>')
         out.append(f'<text x="{lx + 23}" y="16" font-size="12" fill="#374151">{esc(s.name)}</text>')
         lx += 32 + 7 * len(s.name)
+    if any(p.low for s in series for p in s.points if p.value is not None):
+        out.append(f'<circle cx="{lx + 4}" cy="12" r="3" fill="#fff" stroke="{LOW_COLOR}" stroke-width="1.3"/>')
+        out.append(f'<text x="{lx + 11}" y="16" font-size="12" fill="#6b7280">low sample</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -314,28 +376,39 @@ def diverging_columns(
 
 
 def sparkline(points: list[Point], color: str = "#2563eb", width: int = 160, height: int = 34) -> str:
-    pts = [p for p in points if p.value is not None]
+    """A small trend line by date: broken where a period is missing, low-sample values as grey dots
+    off the line (the scale follows the firm values)."""
+    pts = sorted((p for p in points if p.value is not None), key=lambda p: p.period)
     if len(pts) < 2:
         return ""
-    vals = [p.value for p in pts]
-    lo, hi = min(vals), max(vals)
+    firm = [p.value for p in pts if not p.low] or [p.value for p in pts]
+    lo, hi = min(firm), max(firm)
     if hi == lo:
         lo, hi = lo - 1, hi + 1
-    n = len(pts)
+    d0, span = pts[0].period, max((pts[-1].period - pts[0].period).days, 1)
 
-    def xy(i: int, v: float) -> str:
-        return f"{2 + (width - 4) * i / (n - 1):.1f},{3 + (height - 6) * (1 - (v - lo) / (hi - lo)):.1f}"
+    def xy(p: Point) -> tuple[float, float]:
+        v = min(max(p.value, lo), hi)
+        return 2 + (width - 4) * (p.period - d0).days / span, 3 + (height - 6) * (1 - (v - lo) / (hi - lo))
 
-    line = " ".join(xy(i, p.value) for i, p in enumerate(pts))
-    last = xy(n - 1, pts[-1].value).split(",")
-    return (
-        f'<svg class="spark" viewBox="0 0 {width} {height}" preserveAspectRatio="none" aria-hidden="true">'
-        f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="1.8" stroke-linejoin="round" '
-        f'vector-effect="non-scaling-stroke"/>'
-        f'<line x1="{last[0]}" x2="{last[0]}" y1="{last[1]}" y2="{last[1]}" stroke="{color}" stroke-width="6" '
-        f'stroke-linecap="round" vector-effect="non-scaling-stroke"/></svg>'
-    )
+    def dot(p: Point, c: str) -> str:  # a zero-length round-capped line stays round when the svg stretches
+        px, py = xy(p)
+        return (f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{py:.1f}" y2="{py:.1f}" stroke="{c}" stroke-width="5" '
+                'stroke-linecap="round" vector-effect="non-scaling-stroke"/>')
 
+    parts = []
+    for run in firm_runs(pts, max_step_days([p.period for p in pts])):
+        if len(run) > 1:
+            d = " ".join(f"{'M' if i == 0 else 'L'}{xy(p)[0]:.1f},{xy(p)[1]:.1f}" for i, p in enumerate(run))
+            parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="1.8" stroke-linejoin="round" '
+                         'vector-effect="non-scaling-stroke"/>')
+        else:
+            parts.append(dot(run[0], color))
+    parts += [dot(p, LOW_COLOR) for p in pts if p.low]
+    if not pts[-1].low:
+        parts.append(dot(pts[-1], color).replace('stroke-width="5"', 'stroke-width="6"'))
+    return (f'<svg class="spark" viewBox="0 0 {width} {height}" preserveAspectRatio="none" aria-hidden="true">'
+            f'{"".join(parts)}</svg>')
 
 
 def segment_cell(point: Point | None, metric: str, lo: float, hi: float, currency: str, width: int = 130) -> str:

@@ -215,3 +215,82 @@ class Serving:
             return set()
         return {r["metric"] for r in self.rows("select distinct metric from marts.metric_values")}
 
+
+
+# --------------------------------------------------------------------------------------------
+# The program marts (metric_catalog, metric_reviews) and the churn model's marts
+# (account_health.churn_probability, account_risk_drivers, health_score_evidence,
+# health_score_reliability). Each reader returns nothing when its table or columns are absent:
+# they are built by later marts, and the page says "not available yet" until they exist.
+# --------------------------------------------------------------------------------------------
+
+CATALOG = ("marts", "metric_catalog")
+REVIEWS = ("marts", "metric_reviews")
+RISK_DRIVERS = ("marts", "account_risk_drivers")
+EVIDENCE = ("marts", "health_score_evidence")
+RELIABILITY = ("marts", "health_score_reliability")
+
+CATALOG_KEY = ("metric", "owner_team", "cadence")
+REVIEW_KEY = ("metric", "segment_type", "segment_value", "owner_team", "period_start", "due_date", "value",
+              "is_breached")
+
+
+def read_catalog(d: Serving) -> dict[str, dict[str, Any]]:
+    """metric -> its catalog row (definition, unit, direction, owner, cadence, threshold, headline)."""
+    if not d.has(*CATALOG, *CATALOG_KEY):
+        return {}
+    return {str(r["metric"]): r for r in d.rows("select * from marts.metric_catalog order by metric")}
+
+
+def headline_metrics(catalog: dict[str, dict[str, Any]]) -> list[str]:
+    """The configured headline set, in its rank order."""
+    heads = [r for r in catalog.values() if r.get("is_headline")]
+    return [str(r["metric"]) for r in sorted(heads, key=lambda r: (num(r.get("headline_rank")) or 1e9, r["metric"]))]
+
+
+def due_reviews(d: Serving, as_of: date | None) -> list[dict[str, Any]]:
+    """What is due for review now: per metric and segment, the latest review period whose due
+    date has come by `as_of` (the data's date; every period's latest when unknown)."""
+    if not d.has(*REVIEWS, *REVIEW_KEY):
+        return []
+    where, params = ("where due_date <= ?", [as_of]) if as_of is not None else ("", [])
+    return d.rows(
+        "select * exclude (recency) from (select *, row_number() over (partition by metric, segment_type, segment_value "
+        f"order by period_start desc) as recency from marts.metric_reviews {where}) where recency = 1",
+        params,
+    )
+
+
+def risk_drivers(d: Serving, as_of: date | None) -> dict[str, list[dict[str, Any]]]:
+    """account_id -> its top drivers (rank order) on its latest date up to `as_of`."""
+    if not d.has(*RISK_DRIVERS, "account_id", "as_of_date", "driver_rank", "feature", "contribution"):
+        return {}
+    value = "feature_value" if d.has(*RISK_DRIVERS, "feature_value") else "null as feature_value"
+    where, params = ("where as_of_date <= ?", [as_of]) if as_of is not None else ("", [])
+    rows = d.rows(
+        f"select account_id, as_of_date, driver_rank, feature, contribution, {value} from ("
+        "select *, max(as_of_date) over (partition by account_id) as latest "
+        f"from marts.account_risk_drivers {where}) where as_of_date = latest order by account_id, driver_rank",
+        params,
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(str(r["account_id"]), []).append(r)
+    return out
+
+
+def evidence_rows(d: Serving) -> list[dict[str, Any]]:
+    """The health score's evidence for the whole book (segment 'all'), one row per measure."""
+    if not d.has(*EVIDENCE, "measure", "value"):
+        return []
+    cols = ["measure", "value"] + [c if d.has(*EVIDENCE, c) else f"null as {c}"
+                                   for c in ("goal", "meets_goal", "sample_size", "value_text")]
+    where = "where segment_type = 'all'" if d.has(*EVIDENCE, "segment_type") else ""
+    return d.rows(f"select {', '.join(cols)} from marts.health_score_evidence {where}")
+
+
+def reliability_rows(d: Serving) -> list[dict[str, Any]]:
+    """The calibration table: per decile of predicted churn probability, predicted vs observed."""
+    if not d.has(*RELIABILITY, "decile", "predicted", "observed", "n"):
+        return []
+    return d.rows("select decile, predicted, observed, n from marts.health_score_reliability order by decile")

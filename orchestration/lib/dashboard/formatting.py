@@ -31,6 +31,10 @@ METRICS: dict[str, MetricInfo] = {
     "csat_avg_norm": MetricInfo("CSAT (normalized mean)", "", 2, (0, 1)),
     "ces_avg": MetricInfo("CES", "/ 7", 2, (1, 7), higher_is_better=False),
     "survey_response_rate_pct": MetricInfo("Survey response rate", "%", 1, (0, 100)),
+    "surveys_per_contact_90d": MetricInfo("Surveys per contact, 90 d", "", 2, higher_is_better=False),
+    "survey_timeliness_pct": MetricInfo("Survey timeliness", "%", 1, (0, 100)),
+    "acsi_index": MetricInfo("ACSI", "/ 100", 1, (0, 100)),
+    "review_count": MetricInfo("Reviews", "", 0, higher_is_better=None),
     "review_rating_avg": MetricInfo("Review rating", "/ 5", 2, (0, 5)),
     "logo_churn_rate_pct": MetricInfo("Logo churn", "%", 1, higher_is_better=False),
     "annualized_logo_churn_pct": MetricInfo("Annualized logo churn", "%", 1, higher_is_better=False),
@@ -57,7 +61,28 @@ METRICS: dict[str, MetricInfo] = {
     "at_risk_accounts": MetricInfo("At-risk accounts", "", 0, higher_is_better=False),
     "detractor_followup_48h_pct": MetricInfo("Detractors followed up in 48 h", "%", 1, (0, 100)),
     "signal_to_response_median_hours": MetricInfo("Signal to response (median)", "h", 1, higher_is_better=False),
+    "detractor_recovery_pct": MetricInfo("Detractors recovered", "%", 1, (0, 100)),
+    "active_users": MetricInfo("Active users", "", 0),
+    "feature_adoption_pct": MetricInfo("Feature adoption", "%", 1, (0, 100)),
+    "usage_change_pct": MetricInfo("Usage change, 30 d", "%", 1, signed=True),
+    "milestone_on_time_pct": MetricInfo("Milestones on time", "%", 1, (0, 100)),
+    "time_to_value_days": MetricInfo("Time to value (median)", "d", 0, higher_is_better=False),
 }
+
+# metric_reviews.cadence -> the metric_values grain a review period corresponds to
+CADENCE_GRAIN = {"weekly": "week", "monthly": "month", "quarterly": "quarter"}
+TEAM_LABELS = {"customer_success": "Customer success", "support": "Support", "product": "Product",
+               "executive": "Executive team"}
+
+
+def metric_label(metric: str) -> str:
+    info = METRICS.get(metric)
+    return info.label if info else metric.replace("_", " ").capitalize()
+
+
+def pct(value: float | None, decimals: int = 0) -> str:
+    """A 0-1 share as a percentage."""
+    return "–" if value is None else f"{100 * value:.{decimals}f}%"
 
 SEGMENT_LABELS = {
     "tier": "Tier",
@@ -82,6 +107,8 @@ def esc(value: Any) -> str:
 def fmt_number(value: float | None, decimals: int = 1, signed: bool = False) -> str:
     if value is None:
         return "–"
+    if round(value, decimals) == 0:
+        value = 0.0  # never "−0"
     text = f"{value:,.{decimals}f}"
     if signed and value > 0:
         text = "+" + text

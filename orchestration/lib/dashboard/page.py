@@ -63,7 +63,7 @@ def render_dashboard(serving: Path | str, out_dir: Path | str | None = None, tit
             published_at = data.scalar(f"select max(published_at) from {PUBLISH_LOG}")
         as_of = _as_of(data)
         ctx = Context(data=data, as_of=as_of, currency=currency, min_sample=min_sample, windows=windows,
-                      frt_targets=dict(cfg.get("frt_target_seconds") or {}))
+                      frt_targets=dict(cfg.get("frt_target_seconds") or {}), settings=cfg)
         body, errors = [], {}
         for view_id, view_title in VIEWS:
             lede, builder = VIEW_BUILDERS[view_id]

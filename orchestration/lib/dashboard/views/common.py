@@ -21,6 +21,7 @@ class Context:
     min_sample: int
     windows: list[int]
     frt_targets: dict[str, float] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # vars.chw
     figures: dict[str, float | int | None] = field(default_factory=dict)
 
 

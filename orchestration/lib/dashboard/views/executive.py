@@ -6,6 +6,7 @@ from orchestration.lib.dashboard.blocks import card, tile
 from orchestration.lib.dashboard.charts import SERIES_COLORS, Series, diverging_columns, line_chart
 from orchestration.lib.dashboard.formatting import fmt_period
 from orchestration.lib.dashboard.views.common import MONTHS, Context
+from orchestration.lib.dashboard.views.program import headline_tiles
 
 
 def view_executive(ctx: Context) -> str:
@@ -26,7 +27,7 @@ def view_executive(ctx: Context) -> str:
         if grain == "month":
             ctx.figures.setdefault(metric, p.value if p else None)
         tiles.append(tile(label, metric, p, period=fmt_period(p.period, grain) if p else "", currency=ctx.currency))
-    out = [f'<div class="grid tiles four">{"".join(tiles)}</div>']
+    out = [headline_tiles(ctx), '<h3 class="subhead">Revenue</h3>', f'<div class="grid tiles four">{"".join(tiles)}</div>']
     nrr = d.series("nrr_pct", "month", until=until)[-MONTHS * 2:]
     grr = d.series("grr_pct", "month", until=until)[-MONTHS * 2:]
     movements = {

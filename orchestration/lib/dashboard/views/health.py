@@ -9,7 +9,9 @@ from orchestration.lib.dashboard.blocks import card, empty, table, tile
 from orchestration.lib.dashboard.charts import BAND_COLORS
 from orchestration.lib.dashboard.data import Point, num
 from orchestration.lib.dashboard.formatting import esc, fmt_number
-from orchestration.lib.dashboard.views.common import AT_RISK_ROWS, Context, account_names, latest_health
+from orchestration.lib.dashboard.views.at_risk import at_risk_card_parts
+from orchestration.lib.dashboard.views.common import Context, account_names, latest_health
+from orchestration.lib.dashboard.views.evidence import evidence_section, expansion_card
 
 
 def view_health(ctx: Context) -> str:
@@ -30,6 +32,8 @@ def view_health(ctx: Context) -> str:
     csat = d.latest("csat_pct", "rolling", 30)
     ctx.figures["nps"] = nps.value if nps else None
     ctx.figures["csat_pct"] = csat.value if csat else None
+    acsi = d.latest("acsi_index", "rolling", 90)
+    ctx.figures["acsi_index"] = acsi.value if acsi else None
 
     alerts = []
     if d.has("marts", "alerts", "alert_type", "status"):
@@ -62,6 +66,7 @@ def view_health(ctx: Context) -> str:
              period=period),
         tile("NPS", "nps", nps, period="rolling 90 days"),
         tile("CSAT", "csat_pct", csat, period="rolling 30 days"),
+        tile("ACSI", "acsi_index", acsi, period="rolling 90 days"),
         tile("Open alerts", None, None,
              value_text=(f'{open_n + overdue_n:,}<span class="unit">{overdue_n:,} overdue</span>' if alerts else None),
              sub="awaiting follow-up", accent="#ea580c") if alerts else tile("Open alerts", "open_alerts", None),
@@ -82,38 +87,7 @@ def view_health(ctx: Context) -> str:
     else:
         bands = empty("account_health")
 
-    # at-risk table
-    risk_rows, risk_cls = [], []
-    comp_cols = [c for c in (health[0].keys() if health else []) if c.endswith("_score") and c not in ("health_score",)]
-    for r in sorted(at_risk, key=lambda r: (num(r.get("health_score")) or 0.0))[:AT_RISK_ROWS]:
-        acct = names.get(str(r["account_id"]), {})
-        name = acct.get("account_name") or r["account_id"]
-        band = r.get("health_band") or ""
-        change = num(r.get("change_30d_pct"))
-        change_html = (f'<span class="{"down" if change < 0 else "up"}">{fmt_number(change, 0, True)}%</span>'
-                       if change is not None else "–")
-        comps = [(c[:-6], num(r.get(c))) for c in comp_cols]
-        comps = [(c, v) for c, v in comps if v is not None]
-        weakest = min(comps, key=lambda cv: cv[1]) if comps else None
-        days = r.get("days_to_renewal")
-        csm = acct.get("csm_owner_name") or r.get("csm_owner_id") or acct.get("csm_owner_id") or "–"
-        risk_rows.append([
-            f'<strong title="{esc(r["account_id"])}">{esc(name)}</strong><br><span class="legend">'
-            f'{esc(" · ".join(str(x) for x in (r.get("tier") or acct.get("tier"), acct.get("industry")) if x))}</span>',
-            esc(csm),
-            f'<span class="chip {esc(band)}">{fmt_number(num(r.get("health_score")), 0)}</span>',
-            change_html,
-            esc(f"{weakest[0]} ({weakest[1]:.0f})") if weakest else "–",
-            f"{int(days):,} d" if num(days) is not None else "–",
-        ])
-        risk_cls.append("")
-    risk_table = table(
-        [("Account", ""), ("CSM", "nowrap"), ("Score", "num"), ("30-day change", "num"),
-         ("Weakest component", ""), ("Renewal in", "num")],
-        risk_rows, risk_cls,
-    ) if at_risk else empty("no account is at risk" if health else "account_health")
-    more = (f"{len(at_risk) - AT_RISK_ROWS:,} more at-risk accounts in marts.account_health. "
-            if len(at_risk) > AT_RISK_ROWS else "")
+    risk_table, risk_sub, risk_note = at_risk_card_parts(ctx, health, names, scored_on)
 
     # recent responses
     responses = _recent_responses(ctx, names)
@@ -128,15 +102,15 @@ def view_health(ctx: Context) -> str:
     alert_table = table([("Alert type", ""), ("Open", "num"), ("Overdue", "num"), ("Followed up", "num"),
                          ("Within SLA", "num")], alert_rows) if alerts else empty("marts.alerts")
 
-    out.append('<div class="grid wide">')
-    out.append(card("At-risk accounts", f'<div class="scroll">{risk_table}</div>',
-                    subtitle=f"{len(at_risk):,} accounts, lowest score first" if health else "",
-                    note=more + "Score 0–100 (green ≥ 70, yellow ≥ 40). At risk: red band, or 15% or more below "
-                                "its score 30 days earlier. Weakest component: the lowest component score (0–100)."))
-    out.append('<div class="grid stackcol">')
+    out.append(card("At-risk accounts", f'<div class="fit">{risk_table}</div>', subtitle=risk_sub if health else "",
+                    note=risk_note, cls="card at-risk-card"))
+    out.append('<div class="grid two" style="margin-top:14px"><div class="grid stackcol">')
     out.append(card("Health bands", bands, subtitle=period))
-    out.append(card("Alerts: the closed loop", alert_table, subtitle="all alerts by type"))
-    out.append("</div></div>")
+    out.append(expansion_card(ctx, health, names))
+    out.append("</div>")
+    out.append(card("Alerts: the closed loop", f'<div class="scroll">{alert_table}</div>', subtitle="all alerts by type"))
+    out.append("</div>")
+    out.append(evidence_section(ctx))
     out.append(f'<div class="grid" style="margin-top:14px">{card("Recent survey responses", f"<div class=scroll>{responses}</div>", subtitle="latest 15")}</div>')
     return "".join(out)
 
