@@ -449,6 +449,10 @@ def test_line_chart_breaks_at_gaps_and_keeps_low_samples_off_the_line():
     assert lows == ["2026-07-11", "2026-07-12", "2026-07-13"]
     assert svg.count("off-scale") == 3  # the axis follows the firm values (about 30), not -100
     assert ">−100<" not in svg and ">-100<" not in svg
+    # monthly values of July and October (NPS surveyed in waves): two points, no line across Aug-Sep
+    waves = [Point(date(2026, 7, 1), 21.0, n=250, grain="month"), Point(date(2026, 10, 1), 18.0, n=240, grain="month")]
+    svg = line_chart([Series("NPS", waves, "#2563eb")], metric="nps", label="w")
+    assert svg.count('class="run single"') == 2 and 'class="run"' not in svg
 
 
 def test_later_marts_absent_say_not_available_yet(published):

@@ -94,15 +94,24 @@ def _date_ticks(d0: date, d1: date, count: int = 6) -> list[date]:
     return [d0 + timedelta(days=i) for i in range(0, span + 1, step)]
 
 
-def max_step_days(periods: Sequence[date]) -> float:
+GRAIN_DAYS = {"day": 1, "rolling": 1, "week": 7, "month": 31, "quarter": 92}
+
+
+def max_step_days(points: Sequence[Point]) -> float:
     """The longest distance between two consecutive periods that still counts as "next": a
     little over the series' own step (1 day, 7 days, a month of 28-31 days, a quarter), so a
-    missing day, week, month or quarter is a gap."""
-    ds = sorted(set(periods))
-    steps = [(b - a).days for a, b in zip(ds, ds[1:], strict=False) if b > a]
-    if not steps:
-        return 1.0
-    step = min(steps)
+    missing day, week, month or quarter is a gap. The step is the points' grain where known (two
+    monthly values three months apart are a gap, not a quarterly series), else the shortest
+    distance between them."""
+    grain = next((p.grain for p in points if p.grain), None)
+    if grain in GRAIN_DAYS:
+        step = GRAIN_DAYS[grain]
+    else:
+        ds = sorted({p.period for p in points})
+        steps = [(b - a).days for a, b in zip(ds, ds[1:], strict=False) if b > a]
+        if not steps:
+            return 1.0
+        step = min(steps)
     return step * 1.2 + (4 if step >= 28 else 0)
 
 
@@ -184,7 +193,7 @@ def line_chart(
                 f'<text x="{ml + 4}" y="{y(v) - 4:.1f}" font-size="10" fill="#6b7280" stroke="#fff" stroke-width="3" '
                 f'paint-order="stroke">{esc(text)}</text>'
             )
-    runs_of = {id(s): firm_runs(s.points, max_step_days([p.period for p in s.points if p.value is not None]))
+    runs_of = {id(s): firm_runs(s.points, max_step_days([p for p in s.points if p.value is not None]))
                for s in series}
     for s in series:
         if s.show_ci:
@@ -397,7 +406,7 @@ def sparkline(points: list[Point], color: str = "#2563eb", width: int = 160, hei
                 'stroke-linecap="round" vector-effect="non-scaling-stroke"/>')
 
     parts = []
-    for run in firm_runs(pts, max_step_days([p.period for p in pts])):
+    for run in firm_runs(pts, max_step_days(pts)):
         if len(run) > 1:
             d = " ".join(f"{'M' if i == 0 else 'L'}{xy(p)[0]:.1f},{xy(p)[1]:.1f}" for i, p in enumerate(run))
             parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="1.8" stroke-linejoin="round" '

@@ -35,6 +35,7 @@ class Point:
     low: bool = False
     numerator: float | None = None
     denominator: float | None = None
+    grain: str | None = None  # of the series it belongs to: how far apart consecutive periods are
 
 
 def as_date(value: Any) -> date | None:
@@ -162,7 +163,10 @@ class Serving:
             where += " and period_start <= ?"
             params.append(until)
         rows = self.rows(f"select {self._mv_select()} from marts.metric_values where {where} order by period_start", params)
-        return [self._point(r) for r in rows]
+        points = [self._point(r) for r in rows]
+        for p in points:
+            p.grain = grain
+        return points
 
     def latest(
         self,
@@ -248,12 +252,20 @@ def headline_metrics(catalog: dict[str, dict[str, Any]]) -> list[str]:
     return [str(r["metric"]) for r in sorted(heads, key=lambda r: (num(r.get("headline_rank")) or 1e9, r["metric"]))]
 
 
-def due_reviews(d: Serving, as_of: date | None) -> list[dict[str, Any]]:
+def due_reviews(d: Serving, as_of: date | None, with_value: bool = False) -> list[dict[str, Any]]:
     """What is due for review now: per metric and segment, the latest review period whose due
-    date has come by `as_of` (the data's date; every period's latest when unknown)."""
+    date has come by `as_of` (the data's date; every period's latest when unknown). With
+    `with_value`, the latest such period that has a value (NPS surveyed in waves has months
+    without one)."""
     if not d.has(*REVIEWS, *REVIEW_KEY):
         return []
-    where, params = ("where due_date <= ?", [as_of]) if as_of is not None else ("", [])
+    conds, params = [], []
+    if as_of is not None:
+        conds.append("due_date <= ?")
+        params.append(as_of)
+    if with_value:
+        conds.append("value is not null")
+    where = ("where " + " and ".join(conds)) if conds else ""
     return d.rows(
         "select * exclude (recency) from (select *, row_number() over (partition by metric, segment_type, segment_value "
         f"order by period_start desc) as recency from marts.metric_reviews {where}) where recency = 1",

@@ -201,8 +201,8 @@ def view_program(ctx: Context) -> str:
         low = sum(1 for r in rows if r.get("is_low_sample") and not r.get("is_breached"))
         tiles.append(tile(
             TEAM_LABELS.get(team, team), None, None,
-            value_text=f'{breached:,}<span class="unit">breached of {len(rows):,} due</span>',
-            sub=f"{low:,} low-sample reviews", accent="#b91c1c" if breached else "#15803d",
+            value_text=f'{breached:,}<span class="unit">breached</span>',
+            sub=f"of {len(rows):,} reviews due · {low:,} low-sample", accent="#b91c1c" if breached else "#15803d",
         ))
     as_of = f"{ctx.as_of:%d %b %Y}" if ctx.as_of else "the latest data"
     note = (f'<p class="note">Due now: per metric and segment, the latest review period whose due date has come by '
@@ -256,7 +256,7 @@ def headline_tiles(ctx: Context) -> str:
             return unavailable("Headline metrics", "marts.metric_catalog",
                                "It names the 8-10 headline metrics (vars.chw) this view leads with.")
         return ""
-    reviews = {str(r["metric"]): r for r in due_reviews(d, ctx.as_of) if r.get("segment_type") == "all"}
+    reviews = {str(r["metric"]): r for r in due_reviews(d, ctx.as_of, with_value=True) if r.get("segment_type") == "all"}
     tiles = []
     for i, metric in enumerate(heads):
         cat = catalog[metric]
