@@ -489,7 +489,7 @@ def test_each_view_fits_1400px_without_sideways_scrolling(full_page):
     page = full_page
     assert page.evaluate("document.documentElement.scrollWidth") <= 1400
     overflowing = page.evaluate(
-        "() => [...document.querySelectorAll('.scroll, .fit, .card, table')]"
+        "() => [...document.querySelectorAll('.scroll, .fit, .card, .tile, table')]"
         ".filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)"
         ".map(e => e.closest('section').id + ' ' + e.className + ' ' + e.scrollWidth + '>' + e.clientWidth)"
     )

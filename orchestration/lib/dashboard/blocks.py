@@ -73,7 +73,7 @@ def tile(
     style = f' style="border-left-color:{accent}"' if accent else ""
     return (
         f'<div class="{cls}" data-metric="{esc(metric or label)}"{style}><div class="label">{esc(label)}</div>'
-        f'<div class="value">{value_html}{band_html}</div><div class="sub">{" · ".join(bits)}</div>{spark}</div>'
+        f'<div class="value">{value_html}{" " + band_html if band_html else ""}</div><div class="sub">{" · ".join(bits)}</div>{spark}</div>'
     )
 
 

@@ -58,9 +58,9 @@ def view_health(ctx: Context) -> str:
         tile("Accounts scored", None, None, value_text=f"{n_scored:,}" if health else None, sub="latest score per account",
              period=period) if health else tile("Accounts scored", "accounts_scored", None),
         tile("At-risk accounts", "at_risk_accounts", None,
-             value_text=(f'{len(at_risk):,}<span class="unit">{100 * len(at_risk) / n_scored:.0f}% of scored</span>'
+             value_text=(f'{len(at_risk):,}<span class="unit">{100 * len(at_risk) / n_scored:.0f}%</span>'
                          if health else None),
-             sub=f"n = {n_scored:,} accounts", period=period, accent="#b91c1c") if health
+             sub=f"of n = {n_scored:,} accounts scored", period=period, accent="#b91c1c") if health
         else tile("At-risk accounts", "at_risk_accounts", None),
         tile("Health score, mean", "health_score_avg", Point(scored_on or date.today(), avg, n=n_scored) if avg is not None else None,
              period=period),
@@ -68,8 +68,8 @@ def view_health(ctx: Context) -> str:
         tile("CSAT", "csat_pct", csat, period="rolling 30 days"),
         tile("ACSI", "acsi_index", acsi, period="rolling 90 days"),
         tile("Open alerts", None, None,
-             value_text=(f'{open_n + overdue_n:,}<span class="unit">{overdue_n:,} overdue</span>' if alerts else None),
-             sub="awaiting follow-up", accent="#ea580c") if alerts else tile("Open alerts", "open_alerts", None),
+             value_text=(f'{open_n + overdue_n:,}' if alerts else None),
+             sub=f"awaiting follow-up, {overdue_n:,} overdue", accent="#ea580c") if alerts else tile("Open alerts", "open_alerts", None),
     ]
     out = [f'<div class="grid tiles">{"".join(tiles)}</div>']
 
