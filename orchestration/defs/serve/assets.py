@@ -3,7 +3,7 @@
 `serve/marts_duckdb` copies the marts and audit schemas of the warehouse into a new file and swaps
 it in atomically (orchestration/lib/publish.py), so BI tools read a complete copy that a running
 pipeline never locks. `serve/dashboard` renders serving/dashboard/index.html from that copy
-(orchestration/lib/dashboard.py). Both run at the end of every transform run (transform_job
+(orchestration/lib/dashboard/). Both run at the end of every transform run (transform_job
 selects everything downstream of ingestion); a failed dbt build skips them, so the previous copy
 and dashboard stay in place.
 """
@@ -88,10 +88,12 @@ def build_marts_duckdb(published: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
     tags={"layer": "serve"},
     description=(
         "Static customer-health dashboard, `serving/dashboard/index.html` (no server, renders offline): "
-        "real-time health (at-risk accounts, recent responses, alerts), trends (NPS/CSAT/CES rolling 30/60/90 "
-        "days, churn, retention), segments (tier, industry, onboarding cohort, CSM), operations (first "
-        "response, resolution, FCR, escalations, calls) and executive (NRR, GRR, churn, CLTV). Reads the "
-        "serving copy only; sample sizes and confidence intervals shown, low samples greyed out."
+        "real-time health (at-risk accounts with churn probability and drivers, recent responses, alerts, the "
+        "score's evidence), program (reviews due per owner team, breaches first), trends (NPS/CSAT/CES/ACSI "
+        "rolling 30/60/90 days, survey response, fatigue and timeliness, churn, retention), segments (tier, "
+        "industry, onboarding cohort, CSM), operations (first response, resolution, FCR, escalations, calls) "
+        "and executive (the headline set, NRR, GRR, churn, CLTV). Reads the serving copy only; sample sizes "
+        "and confidence intervals shown, low samples marked, gaps left as gaps."
     ),
 )
 def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -111,7 +113,7 @@ def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                        ("nrr_pct", "latest_nrr_pct")):
         if figures.get(key) is not None:
             metadata[label] = dg.MetadataValue.float(round(float(figures[key]), 2))
-    for key in ("at_risk_accounts", "accounts_scored", "open_alerts", "overdue_alerts"):
+    for key in ("at_risk_accounts", "accounts_scored", "open_alerts", "overdue_alerts", "reviews_due", "reviews_breached"):
         if figures.get(key) is not None:
             metadata[key] = dg.MetadataValue.int(int(figures[key]))
     missing = [k for k in ("nps", "csat_pct", "at_risk_accounts") if figures.get(k) is None]
