@@ -71,6 +71,7 @@ def table_fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
 UNIT_MODULES = {
     "test_dashboard",
     "test_demo_extracts",
+    "test_docs_links",
     "test_health_model",
     "test_ingest_unit",
     "test_landing_state",
