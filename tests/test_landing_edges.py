@@ -134,6 +134,19 @@ def test_an_oversized_field_quarantines_its_record_and_loads_the_rest(paths):
     assert len(q["record"]) < 2000  # a preview, not 3 MB in the audit table
 
 
+def test_an_oversized_jsonl_line_quarantines_its_record_and_loads_the_rest(paths):
+    lines = [json.dumps({"event_id": f"e{i}", "account_id": "a1", "user_id": "u1", "event_name": "login",
+                         "occurred_at": f"{D}T10:00:00Z", "properties": "y" * (3_000_000 if i == 3 else 2)})
+             for i in range(1, 6)]
+    land(paths, "product", "events", D, "events.jsonl", "\n".join(lines) + "\n")
+    ingest_partition(paths, contract.entity("product", "events"), D)
+    (log,) = load_log(paths, "product", "events", D)
+    assert (log["status"], log["rows_in"], log["rows_loaded"], log["rows_quarantined"]) == ("loaded", 5, 4, 1)
+    (q,) = quarantine(paths, "product", "events", D)
+    assert q["row_number"] == 3 and "line 3" in q["reason"] and len(q["record"]) < 2000
+    assert [r["_row_number"] for r in raw(paths, "product", "events", D)] == [1, 2, 4, 5]
+
+
 def test_a_file_that_cannot_be_parsed_keeps_its_line_count_and_names_the_line(paths):
     land(paths, "helpdesk", "calls", D, "calls.csv", '"call_id,account_id\n' + "k1,a1\n" * 4)
     ingest_partition(paths, contract.entity("helpdesk", "calls"), D)

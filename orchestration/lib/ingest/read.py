@@ -315,15 +315,22 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
     `json_transform` into one VARCHAR per key seen anywhere in the file (numbers, booleans and
     nested objects arrive as their JSON text). Blank lines are not records."""
     lines = f"{fr.table}_lines"
-    con.execute(
-        f"""
-        CREATE TEMP TABLE {ident(lines)} AS
-        SELECT row_number() OVER () AS {ROW}, line AS {LINE}
-        FROM read_csv({lit(str(fr.path))}, columns = {{'line': 'VARCHAR'}}, header = false,
-                      delim = {lit(chr(1))}, quote = '', escape = '', auto_detect = false,
-                      strict_mode = false, null_padding = true, encoding = 'utf-8')
-        """
-    )
+    oversized: list[tuple[int, str, str]] = []
+    try:
+        con.execute(
+            f"""
+            CREATE TEMP TABLE {ident(lines)} AS
+            SELECT row_number() OVER () AS {ROW}, line AS {LINE}
+            FROM read_csv({lit(str(fr.path))}, columns = {{'line': 'VARCHAR'}}, header = false,
+                          delim = {lit(chr(1))}, quote = '', escape = '', auto_detect = false,
+                          strict_mode = false, null_padding = true, encoding = 'utf-8')
+            """
+        )
+    except duckdb.Error:
+        # a line over DuckDB's line-size limit fails the whole scan: split the lines in Python
+        # instead (this file only), and quarantine the oversized ones
+        con.execute(f"DROP TABLE IF EXISTS {ident(lines)}")
+        oversized = _jsonl_lines_by_python(con, fr, lines)
     con.execute(f"DELETE FROM {ident(lines)} WHERE {LINE} IS NULL OR trim({LINE}) = ''")
     is_obj = f"(CASE WHEN json_valid({LINE}) THEN json_type({LINE}) = 'OBJECT' ELSE false END)"
     con.execute(
@@ -336,6 +343,8 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
         FROM {ident(lines)} WHERE NOT {is_obj}
         """
     )
+    if oversized:
+        con.executemany(f"INSERT INTO {ident(fr.bad_table)} VALUES (?, ?, ?)", oversized)
     keys = [
         r[0]
         for r in con.execute(
@@ -362,6 +371,33 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
             """
         )
     con.execute(f"DROP TABLE {ident(lines)}")
+
+
+def _jsonl_lines_by_python(con: duckdb.DuckDBPyConnection, fr: FileRead, lines: str) -> list[tuple[int, str, str]]:
+    """The slow path of `_read_jsonl`: its lines table from Python; returns the quarantine rows
+    (line number, reason, record preview) of the lines over MAX_RECORD_BYTES, left out of it."""
+    kept: list[tuple[int, str]] = []
+    oversized: list[tuple[int, str, str]] = []
+    with _open_text(fr.path) as f:
+        text = f.read()
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        size = len(line.encode("utf-8"))
+        if size > MAX_RECORD_BYTES:
+            why = f"JSONL record on line {n} is {size} bytes, over the {MAX_RECORD_BYTES}-byte limit of one record (kept here truncated)"
+            oversized.append((n, why, json.dumps(_preview(line))))
+        else:
+            kept.append((n, line))
+    if text.endswith("\n"):
+        kept = kept[:-1]  # the final line end does not start a line
+    view = f"{lines}_df"
+    con.register(view, pd.DataFrame(kept, columns=[ROW, LINE], dtype=object))
+    con.execute(
+        f"CREATE TEMP TABLE {ident(lines)} AS SELECT CAST({ROW} AS BIGINT) AS {ROW}, CAST({LINE} AS VARCHAR) AS {LINE} "
+        f"FROM {ident(view)}"
+    )
+    con.unregister(view)
+    return oversized
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, fr: FileRead) -> None:
