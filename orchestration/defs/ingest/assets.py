@@ -116,7 +116,7 @@ def _rejected_check(results: list[PartitionResult], elsewhere: list[Unplaced] = 
         if f.status == "rejected"
     ]
     rejected += [
-        {"extract_date": u.extract_date, "file": u.path.relative_to(paths.landing).as_posix(), "rows_in": None,
+        {"extract_date": u.extract_date, "file": unplaced.rel_path(paths, u.path), "rows_in": None,
          "error": unplaced.error_text(paths, u)}
         for u in elsewhere
     ]

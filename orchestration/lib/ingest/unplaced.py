@@ -34,7 +34,8 @@ def state_file(paths: Paths) -> Path:
     return paths.audit / "landing_state" / "_unplaced.json"
 
 
-def _rel(paths: Paths, p: Path) -> str:
+def rel_path(paths: Paths, p: Path) -> str:
+    """A landing file's path as the load log names it (relative to the landing zone)."""
     try:
         return p.resolve().relative_to(paths.landing.resolve()).as_posix()
     except ValueError:
@@ -43,7 +44,7 @@ def _rel(paths: Paths, p: Path) -> str:
 
 def error_text(paths: Paths, u: Unplaced) -> str:
     """The one-line load_log.error of an unplaced file."""
-    return f"file {_rel(paths, u.path)} rejected: {u.reason}"
+    return f"file {rel_path(paths, u.path)} rejected: {u.reason}"
 
 
 def refresh(paths: Paths) -> list[Unplaced]:
@@ -51,7 +52,7 @@ def refresh(paths: Paths) -> list[Unplaced]:
     found = unplaced_files(paths.landing)
     seen = {
         "ingest_code": ingest_code_digest(),
-        "files": [[_rel(paths, u.path), u.path.stat().st_size, u.path.stat().st_mtime_ns, u.reason] for u in found],
+        "files": [[rel_path(paths, u.path), u.path.stat().st_size, u.path.stat().st_mtime_ns, u.reason] for u in found],
     }
     dest, state = log_file(paths), state_file(paths)
     try:
@@ -86,7 +87,7 @@ def _write(paths: Paths, found: list[Unplaced], dest: Path) -> None:
                 for t in (fr.table, fr.bad_table):
                     con.execute(f"DROP TABLE IF EXISTS {t}")
             rows.append(
-                f"({i}, {lit(u.source)}, {lit(u.entity)}, DATE {lit(u.extract_date)}, {lit(_rel(paths, u.path))}, "
+                f"({i}, {lit(u.source)}, {lit(u.entity)}, DATE {lit(u.extract_date)}, {lit(rel_path(paths, u.path))}, "
                 f"{rows_in}, {lit(error_text(paths, u))})"
             )
         sql = (
