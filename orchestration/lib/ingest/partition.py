@@ -2,11 +2,13 @@
 
 The steps, all in one in-memory DuckDB session (a caller ingesting many partitions passes one
 session per thread and reuses it: `sql.Sessions`):
-1. read every file of the partition as text (`read.py`); a file missing a contract column, or
-   one that cannot be read at all, is rejected whole -- the other files still load;
+1. read every file of the partition as text (`read.py`); a file missing a contract column, of a
+   type ingestion cannot read, hidden, in a subfolder, or one that cannot be read at all, is
+   rejected whole with the reason -- the other files still load;
 2. type and check every row in one SQL pass (`validate.py`);
 3. optionally run an extra row validator on the good rows (great-expectations for surveys);
-4. resolve duplicate keys within the extract;
+4. resolve duplicate keys within the extract (an exact duplicate row is marked as such: it is
+   quarantined but not invalid, `PartitionResult.invalid_pct`);
 5. write good rows to raw, bad rows to quarantine, one load-log row per file (`write.py`).
 
 `ingest_partitions` does the same for many extract dates of one entity with ONE call of a batch
