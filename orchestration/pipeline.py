@@ -251,6 +251,7 @@ def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = N
 
 def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResult:
     from orchestration.ingest_process import run_ingest_in_child
+    from orchestration.lib.ingest import unplaced
     from orchestration.lib.ingest.discover import discover_extract_dates
     from orchestration.lib.ingest.landing_state import dates_to_ingest
 
@@ -263,6 +264,9 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     from orchestration.defs.partitions import extract_date_partitions
 
     dates = sorted(extract_dates or discover_extract_dates(paths.landing))
+    # every landing file no partition reads (a folder that is not a date, an extract dated after
+    # today, ...) is logged as rejected, whether or not anything is ingested in this run
+    unplaced.refresh(paths)
     to_ingest = sorted(extract_dates) if extract_dates else dates_to_ingest(paths, dates)
     instance = dg.DagsterInstance.get()
     release_abandoned_runs(instance, paths)

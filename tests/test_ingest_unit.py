@@ -16,6 +16,7 @@ from orchestration.lib.ingest import (
     raw_partition_file,
     raw_schema_file,
 )
+from orchestration.lib.ingest.discover import NO_EXTRACT_DATE, unplaced_files
 from orchestration.lib.ingest.validate import match_columns
 from tests.ingest_helpers import land, load_log, make_paths, quarantine, raw, rows, tree_digest
 
@@ -49,17 +50,24 @@ def test_discover_dates_and_files(paths):
     land(paths, "crm", "accounts", "2024-01-05", "a.csv", "x\n")
     land(paths, "helpdesk", "calls", "2023-12-31", "b.jsonl", "{}\n")
     land(paths, "helpdesk", "calls", "2023-12-31", "a.parquet", b"")
-    land(paths, "helpdesk", "calls", "2023-12-31", "notes.txt", "ignored")
-    land(paths, "helpdesk", "calls", "2023-12-31", ".hidden.csv", "ignored")
+    land(paths, "helpdesk", "calls", "2023-12-31", "notes.txt", "rejected by its partition")
+    land(paths, "helpdesk", "calls", "2023-12-31", ".hidden.csv", "rejected by its partition")
     land(paths, "product", "events", "2024-02-30", "a.csv", "not a date folder")
     land(paths, "product", "events", "latest", "a.csv", "not a date folder")
     land(paths, "unknown", "thing", "2022-01-01", "a.csv", "not a contract entity")
     (paths.landing / "reviews" / "reviews" / "2024-06-01").mkdir(parents=True)  # empty folder
 
     assert discover_extract_dates(paths.landing) == ["2023-12-31", "2024-01-05"]
+    # every file of a partition's folder is the partition's: it loads or rejects each one
     files = partition_files(paths.landing, "helpdesk", "calls", "2023-12-31")
-    assert [f.name for f in files] == ["a.parquet", "b.jsonl"]
+    assert [f.name for f in files] == [".hidden.csv", "a.parquet", "b.jsonl", "notes.txt"]
     assert discover_extract_dates(paths.landing / "absent") == []
+    # the files no partition reads are listed with the reason (issue 27, case 4)
+    assert [(u.path.relative_to(paths.landing).as_posix(), u.extract_date) for u in unplaced_files(paths.landing)] == [
+        ("product/events/2024-02-30/a.csv", NO_EXTRACT_DATE),
+        ("product/events/latest/a.csv", NO_EXTRACT_DATE),
+        ("unknown/thing/2022-01-01/a.csv", NO_EXTRACT_DATE),
+    ]
 
 
 # --- casting and validation -------------------------------------------------------------------

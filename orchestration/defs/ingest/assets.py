@@ -10,10 +10,18 @@ metadata per materialization, and the checks:
   `freshness_max_lag_days` (by kind) behind the newest extract of the landing zone, so a feed
   that stopped arriving shows as a warning in the UI. Measured in extract dates, not wall-clock
   time, so re-running old extracts is not "stale".
+- `quarantine_share` (every entity, blocking): no partition's invalid rows exceed
+  `quarantine_block_pct` of its rows (exact duplicate rows, a file sent twice, are quarantined
+  but not invalid: `PartitionResult.invalid_pct`). A failure stops downstream assets in the same
+  run, and the partition is ingested again at every run until a corrected extract is re-sent;
+  dbt withholds that day's health scoring (int_health__blocked_extract_dates, same rule).
 - `scale_consistency` (survey responses, blocking): no loaded row fails the great-expectations
-  suite and no partition quarantined more than `quarantine_block_pct` of its rows. A failure
-  stops downstream assets in the same run. It reads the results of the one GX validation that
-  ingestion ran over all the run's extract dates (GX is not run a second time).
+  suite, and the same quarantine share as above. It reads the results of the one GX validation
+  that ingestion ran over all the run's extract dates (GX is not run a second time).
+
+The landing files no partition reads (a folder that is not a date, an extract dated after the
+run's date, an unknown entity, ...) are logged as rejected by `unplaced.refresh` at every asset
+run, and each entity's `no_rejected_files` check lists those under its folder.
 
 Cost per partition matters here: a backfill is extract dates x 16 entities partitions, most of
 them tiny. So a run reuses one DuckDB session per thread, writes the `_schema` files once per
@@ -38,8 +46,9 @@ from orchestration.lib.ingest import (
     ingest_partition,
     ingest_partitions,
     landing_state,
+    unplaced,
 )
-from orchestration.lib.ingest.discover import newest_extract_date
+from orchestration.lib.ingest.discover import Unplaced, newest_extract_date
 from orchestration.lib.ingest.sql import Sessions
 from orchestration.lib.paths import current
 
@@ -51,6 +60,7 @@ REJECTED_CHECK = "no_rejected_files"
 FRESH_CHECK = "fresh"
 INGEST_THREADS = 2  # the machine's cores; each thread reuses one DuckDB session
 SCALE_CHECK = "scale_consistency"
+QUARANTINE_CHECK = "quarantine_share"
 LOG_EVERY_PARTITION_UP_TO = 31  # runs of more partitions log progress per ~10 % instead
 
 # `backfill_policy` is chosen (DESIGN.md: one run per backfill, BackfillPolicy.single_run()), and
@@ -97,12 +107,18 @@ def _partition_table(results: list[PartitionResult]) -> str:
     return "\n".join(rows)
 
 
-def _rejected_check(results: list[PartitionResult]) -> dg.AssetCheckResult:
+def _rejected_check(results: list[PartitionResult], elsewhere: list[Unplaced] = ()) -> dg.AssetCheckResult:
+    paths = current()
     rejected = [
         {"extract_date": r.extract_date, "file": f.file, "rows_in": f.rows_in, "error": f.error}
         for r in results
         for f in r.files
         if f.status == "rejected"
+    ]
+    rejected += [
+        {"extract_date": u.extract_date, "file": unplaced.rel_path(paths, u.path), "rows_in": None,
+         "error": unplaced.error_text(paths, u)}
+        for u in elsewhere
     ]
     return dg.AssetCheckResult(
         check_name=REJECTED_CHECK,
@@ -143,6 +159,44 @@ def _fresh_check(ent: Entity) -> dg.AssetCheckResult:
     )
 
 
+WHAT_TO_DO = (
+    "see audit.quarantine for each row's reason, then re-send a corrected extract (the partition is "
+    "ingested again at every run until then); exact duplicate rows are not counted"
+)
+
+
+def _over_limit(results: list[PartitionResult], limit: float) -> list[str]:
+    return [f"{r.extract_date}: {r.invalid_pct:.1f}% invalid" for r in results if r.invalid_pct > limit]
+
+
+def _quarantine_check(results: list[PartitionResult]) -> tuple[dg.AssetCheckResult, list[str]]:
+    """Blocking, every entity: no partition's invalid share (`PartitionResult.invalid_pct`) is over
+    `quarantine_block_pct`. Also returns the extract dates that fail it."""
+    limit = float(settings.load()["quarantine_block_pct"])
+    over = _over_limit(results, limit)
+    invalid = sum(r.rows_invalid for r in results)
+    checked = sum(r.rows_loaded + r.rows_invalid for r in results)
+    check = dg.AssetCheckResult(
+        check_name=QUARANTINE_CHECK,
+        passed=not over,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"every extract within {limit:g}% invalid rows"
+            if not over
+            else f"extracts over {limit:g}% invalid rows: {', '.join(over)}; {WHAT_TO_DO}"
+        ),
+        metadata={
+            "rows_invalid": dg.MetadataValue.int(invalid),
+            "rows_duplicate": dg.MetadataValue.int(sum(r.rows_duplicate for r in results)),
+            "pct": dg.MetadataValue.float(round(100.0 * invalid / checked if checked else 0.0, 3)),
+            "max_partition_pct": dg.MetadataValue.float(round(max((r.invalid_pct for r in results), default=0.0), 3)),
+            "quarantine_block_pct": dg.MetadataValue.float(limit),
+            "over_limit": dg.MetadataValue.json(over),
+        },
+    )
+    return check, [r.extract_date for r in results if r.invalid_pct > limit]
+
+
 def _scale_check(results: list[PartitionResult]) -> tuple[dg.AssetCheckResult, list[str]]:
     """Blocking: no loaded row failed the GX suite (from the validation ingestion ran, see
     `PartitionResult.loaded_failing_validation`), every partition with loaded rows was validated,
@@ -157,11 +211,10 @@ def _scale_check(results: list[PartitionResult]) -> tuple[dg.AssetCheckResult, l
     for r in results:
         for name, n in r.expectation_failures.items():
             failing[name] = failing.get(name, 0) + n
-        checked = r.rows_loaded + r.rows_quarantined
-        pct = 100.0 * r.rows_quarantined / checked if checked else 0.0
+        pct = r.invalid_pct
         worst = max(worst, pct)
         if pct > limit:
-            over.append(f"{r.extract_date}: {pct:.1f}%")
+            over.append(f"{r.extract_date}: {pct:.1f}% invalid")
         for name, n in r.loaded_failing_validation.items():
             revalidation[name] = revalidation.get(name, 0) + n
         if r.rows_loaded and not r.validated:
@@ -169,8 +222,8 @@ def _scale_check(results: list[PartitionResult]) -> tuple[dg.AssetCheckResult, l
         if pct > limit or r.loaded_failing_validation or (r.rows_loaded and not r.validated):
             blocked.append(r.extract_date)
     rows = sum(r.rows_in for r in results)
-    quarantined = sum(r.rows_quarantined for r in results)
-    checked_total = sum(r.rows_loaded + r.rows_quarantined for r in results)
+    quarantined = sum(r.rows_invalid for r in results)
+    checked_total = sum(r.rows_loaded + r.rows_invalid for r in results)
     pct_total = 100.0 * quarantined / checked_total if checked_total else 0.0
     check = dg.AssetCheckResult(
         check_name=SCALE_CHECK,
@@ -179,7 +232,8 @@ def _scale_check(results: list[PartitionResult]) -> tuple[dg.AssetCheckResult, l
         description=(
             "loaded rows validate clean and quarantine share within limit"
             if not revalidation and not over
-            else f"raw rows failing GX: {revalidation or 'none'}; partitions over {limit}%: {over or 'none'}"
+            else f"raw rows failing GX: {revalidation or 'none'}; partitions over {limit:g}%: "
+            f"{', '.join(over) or 'none'}; {WHAT_TO_DO}"
         ),
         metadata={
             "rows": dg.MetadataValue.int(rows),
@@ -277,6 +331,15 @@ def build_ingest_asset(ent: Entity) -> dg.AssetsDefinition:
             asset=key,
             description="The feed keeps arriving: newest extract within freshness_max_lag_days (WARN).",
         ),
+        dg.AssetCheckSpec(
+            QUARANTINE_CHECK,
+            asset=key,
+            blocking=True,
+            description=(
+                "Blocking: no extract's invalid rows exceed quarantine_block_pct of its rows (exact "
+                "duplicate rows are quarantined but not counted as invalid)."
+            ),
+        ),
     ]
     if is_responses:
         check_specs.append(
@@ -315,14 +378,18 @@ def build_ingest_asset(ent: Entity) -> dg.AssetsDefinition:
             "extract_dates": dg.MetadataValue.int(len(results)),
             "by_extract_date": dg.MetadataValue.md(_partition_table(results)),
         }
-        checks = [_rejected_check(results), _fresh_check(ent)]
+        # the files no partition reads, logged as rejected (cheap when nothing changed)
+        elsewhere = [u for u in unplaced.refresh(current()) if (u.source, u.entity) == (ent.source, ent.name)]
+        share, blocked = _quarantine_check(results)
+        checks = [_rejected_check(results, elsewhere), _fresh_check(ent), share]
         if is_responses:
-            scale, blocked = _scale_check(results)
+            scale, blocked_scale = _scale_check(results)
             checks.append(scale)
-            for d in blocked:
-                # a blocked extract counts as not ingested: every run ingests it again, and fails
-                # this check again, until a corrected file is re-sent (landing_state)
-                landing_state.forget(current(), ent, d)
+            blocked = sorted(set(blocked) | set(blocked_scale))
+        for d in blocked:
+            # a blocked extract counts as not ingested: every run ingests it again, and fails
+            # its check again, until a corrected file is re-sent (landing_state)
+            landing_state.forget(current(), ent, d)
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _ingest

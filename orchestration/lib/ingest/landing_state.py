@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from orchestration.lib.contract import ENTITIES, Entity
-from orchestration.lib.ingest.discover import partition_files
+from orchestration.lib.ingest.discover import is_extract_date, is_nested, partition_files
 from orchestration.lib.paths import Paths
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -50,8 +50,17 @@ def snapshot(files: list[Path]) -> dict:
     listed = []
     for f in files:
         st = f.stat()
-        listed.append([f.name, st.st_size, st.st_mtime_ns])
+        listed.append([_name(f), st.st_size, st.st_mtime_ns])
     return {"ingest_code": ingest_code_digest(), "files": listed}
+
+
+def _name(f: Path) -> str:
+    """A file's name within its extract-date folder (a path for one in a subfolder)."""
+    if not is_nested(f):
+        return f.name
+    parts = f.parts
+    k = max(i for i, part in enumerate(parts[:-1]) if is_extract_date(part))
+    return "/".join(parts[k + 1 :])
 
 
 def state_file(paths: Paths, ent: Entity, extract_date: str) -> Path:

@@ -2,11 +2,13 @@
 
 The steps, all in one in-memory DuckDB session (a caller ingesting many partitions passes one
 session per thread and reuses it: `sql.Sessions`):
-1. read every file of the partition as text (`read.py`); a file missing a contract column, or
-   one that cannot be read at all, is rejected whole -- the other files still load;
+1. read every file of the partition as text (`read.py`); a file missing a contract column, of a
+   type ingestion cannot read, hidden, in a subfolder, or one that cannot be read at all, is
+   rejected whole with the reason -- the other files still load;
 2. type and check every row in one SQL pass (`validate.py`);
 3. optionally run an extra row validator on the good rows (great-expectations for surveys);
-4. resolve duplicate keys within the extract;
+4. resolve duplicate keys within the extract (an exact duplicate row is marked as such: it is
+   quarantined but not invalid, `PartitionResult.invalid_pct`);
 5. write good rows to raw, bad rows to quarantine, one load-log row per file (`write.py`).
 
 `ingest_partitions` does the same for many extract dates of one entity with ONE call of a batch
@@ -31,7 +33,7 @@ import pandas as pd
 
 from orchestration.lib.contract import Entity
 from orchestration.lib.ingest import landing_state, write
-from orchestration.lib.ingest.discover import partition_files
+from orchestration.lib.ingest.discover import is_nested, partition_files
 from orchestration.lib.ingest.read import FileRead, read_file
 from orchestration.lib.ingest.sql import LINE, ROW, connect, ident, lit, reset
 from orchestration.lib.ingest.validate import (
@@ -72,6 +74,8 @@ class FileResult:
     rows_quarantined: int
     status: str
     error: str = ""
+    #: of rows_quarantined, exact duplicates of a loaded row (not in the load log: the gate's figure)
+    rows_duplicate: int = 0
 
 
 @dataclass
@@ -104,6 +108,22 @@ class PartitionResult:
     @property
     def files_rejected(self) -> int:
         return sum(f.status == REJECTED for f in self.files)
+
+    @property
+    def rows_duplicate(self) -> int:
+        return sum(f.rows_duplicate for f in self.files)
+
+    @property
+    def rows_invalid(self) -> int:
+        """Quarantined rows that are not exact duplicates of a loaded row."""
+        return self.rows_quarantined - self.rows_duplicate
+
+    @property
+    def invalid_pct(self) -> float:
+        """The share of invalid rows among the rows read, exact duplicates left out of both
+        (a file sent twice is not bad data); the quarantine gate's figure."""
+        checked = self.rows_loaded + self.rows_invalid
+        return 100.0 * self.rows_invalid / checked if checked else 0.0
 
 
 @dataclass
@@ -248,6 +268,12 @@ def _stage(
         if fr.error:
             rejected[i] = fr.error
             continue
+        if is_nested(fr.path):  # read only to keep its rows_in
+            rejected[i] = (
+                f"file {fr.rel} rejected: it is in a subfolder of its extract-date folder "
+                "(files belong directly in <source>/<entity>/<YYYY-MM-DD>/)"
+            )
+            continue
         mapping, missing = match_columns(ent, fr.columns)
         if missing:
             rejected[i] = f"file {fr.rel} is missing required column(s): {', '.join(missing)}"
@@ -291,6 +317,7 @@ def _finish(
     dropped with its chunk's)."""
     p, d, result = st.p, st.d, st.result
     counts: dict[int, tuple[int, int]] = {}
+    duplicates: dict[int, int] = {}
     if st.accepted:
         applied = False
         if failures is not None:
@@ -298,7 +325,7 @@ def _finish(
             if not mine.empty:
                 _apply_failures(con, mine, result, p)
                 applied = True
-        _dedupe(con, ent, d, p)
+        duplicates = _dedupe(con, ent, d, p, st.extras)
         if applied:
             result.loaded_failing_validation = {
                 str(name): int(n)
@@ -323,7 +350,7 @@ def _finish(
             result.files.append(FileResult(fr.rel, fr.rows_in, 0, 0, REJECTED, st.rejected[i]))
         else:
             loaded, bad_rows = counts.get(i, (0, 0))
-            res = FileResult(fr.rel, fr.rows_in, loaded, bad_rows + fr.rows_bad, LOADED)
+            res = FileResult(fr.rel, fr.rows_in, loaded, bad_rows + fr.rows_bad, LOADED, "", duplicates.get(i, 0))
             assert res.rows_in == res.rows_loaded + res.rows_quarantined, res
             result.files.append(res)
 
@@ -405,14 +432,15 @@ def _apply_failures(con: duckdb.DuckDBPyConnection, failures: pd.DataFrame, resu
     )
 
 
-def _dedupe(con: duckdb.DuckDBPyConnection, ent: Entity, d: str, p: str) -> None:
+def _dedupe(con: duckdb.DuckDBPyConnection, ent: Entity, d: str, p: str, extras: list[str]) -> dict[int, int]:
+    """Quarantine the losing versions of duplicate keys; returns the exact duplicates by file."""
     # most extracts have no duplicate key: one statement says so, before any table is made
     if not con.execute(f"SELECT count(*) FROM ({dup_keys_sql(ent, f'{p}checked')})").fetchone()[0]:
-        return
+        return {}
     con.execute(f"CREATE OR REPLACE TEMP TABLE {p}dupkeys AS " + dup_keys_sql(ent, f"{p}checked"))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {p}losers AS "
-        + dedupe_losers_sql(ent, f"{p}checked", f"{p}dupkeys", f"{p}files", d)
+        + dedupe_losers_sql(ent, f"{p}checked", f"{p}dupkeys", f"{p}files", d, extras)
     )
     con.execute(
         f"""
@@ -420,6 +448,10 @@ def _dedupe(con: duckdb.DuckDBPyConnection, ent: Entity, d: str, p: str) -> None
         WHERE {p}checked._file_idx = l._file_idx AND {p}checked._row_number = l._row_number
         """
     )
+    return {
+        int(i): int(n)
+        for i, n in con.execute(f"SELECT _file_idx, count(*) FROM {p}losers WHERE exact GROUP BY 1").fetchall()
+    }
 
 
 def _write_raw(

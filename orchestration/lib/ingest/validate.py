@@ -176,29 +176,47 @@ def dup_keys_sql(ent: Entity, checked: str) -> str:
     return f"SELECT {k} FROM {checked} WHERE _reason = '' GROUP BY {k} HAVING count(*) > 1"
 
 
-def dedupe_losers_sql(ent: Entity, checked: str, dupkeys: str, files: str, extract_date: str) -> str:
-    """(_file_idx, _row_number, reason) of every duplicate that loses to its key's winner.
+#: how the reason of an exact duplicate row starts: such rows are quarantined but are not invalid
+#: (the quarantine gate leaves them out of the invalid share; dbt's int_health__blocked_extract_dates
+#: recognises them by this text)
+EXACT_DUPLICATE = "exact duplicate"
+
+
+def dedupe_losers_sql(
+    ent: Entity, checked: str, dupkeys: str, files: str, extract_date: str, extras: list[str] = ()
+) -> str:
+    """(_file_idx, _row_number, reason, exact) of every duplicate that loses to its key's winner.
 
     Winner: the greatest `updated_at` where the entity has one (the contract's rule for delta
     feeds), else -- and to break ties -- the last record (later file by name, later row).
+    `exact`: the loser equals the winner in every column (the same record sent twice, e.g. a file
+    re-sent under another name): its reason says so and what to do, and it is not invalid data.
     """
     k = ident(ent.key)
     order = ["updated_at DESC NULLS LAST"] if ent.has_updated_at else []
     order += ["_file_idx DESC", "_row_number DESC"]
     prefix = f"duplicate key {ent.key}="
+    values = "struct_pack(" + ", ".join(f"{ident(c)} := c.{ident(c)}" for c in [*ent.column_names, *extras]) + ")"
     return f"""
         WITH ranked AS (
             SELECT c._file_idx, c._row_number, c.{k} AS k,
                    row_number() OVER w AS rk,
                    first_value(c._file_idx) OVER w AS kept_file,
-                   first_value(c._row_number) OVER w AS kept_row
+                   first_value(c._row_number) OVER w AS kept_row,
+                   {values} IS NOT DISTINCT FROM first_value({values}) OVER w AS exact
             FROM {checked} c
             WHERE c._reason = '' AND c.{k} IN (SELECT {k} FROM {dupkeys})
             WINDOW w AS (PARTITION BY c.{k} ORDER BY {', '.join(order)})
         )
         SELECT r._file_idx, r._row_number,
-               {lit(prefix)} || r.k || {lit(f' in extract {extract_date} (kept ')}
-                 || f.rel || ':' || r.kept_row::VARCHAR || ')' AS reason
+               CASE WHEN r.exact
+                    THEN {lit(EXACT_DUPLICATE + ' of ')} || f.rel || ':' || r.kept_row::VARCHAR
+                         || {lit(f' ({ent.key}=')} || r.k || {lit(f', every value equal) in extract {extract_date}: ')}
+                         || {lit('loaded once, not counted as invalid; if a file was sent twice, remove the copy')}
+                    ELSE {lit(prefix)} || r.k || {lit(f' in extract {extract_date} (kept ')}
+                         || f.rel || ':' || r.kept_row::VARCHAR || ')'
+               END AS reason,
+               r.exact
         FROM ranked r JOIN {files} f ON f._file_idx = r.kept_file
         WHERE r.rk > 1
     """

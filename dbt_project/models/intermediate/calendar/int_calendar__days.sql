@@ -1,7 +1,12 @@
 {#-
-    One row per day from the first observed day to the warehouse's as-of day: the latest of
-    every source's last extract date and last observation. Window ends of rolling metrics and
-    period ends of stock metrics (MRR, open tickets) come from here.
+    One row per day from the first observed day to the warehouse's as-of day: the latest
+    accepted extract date of any source (ingest rejects an extract dated after the run's date).
+    Never an observation's own date: one far-future timestamp in an accepted extract (a
+    `2078-09-09` typo) would otherwise become "today" for every current-state mart (dim_accounts'
+    as_of_date, MRR, the calendar of every metric). The spine is at most calendar_max_days long
+    and always ends on that day (an observation far in the past moves its start, not its end).
+    Window ends of rolling metrics and period ends of stock metrics (MRR, open tickets) come from
+    here.
 -#}
 {%- set max_days = var('chw')['metrics']['calendar_max_days'] -%}
 
@@ -11,7 +16,7 @@ responses as (
 
     select
         min({{ metric_day('responded_at') }}) as first_day,
-        max(greatest({{ metric_day('responded_at') }}, extract_date)) as last_day
+        max(extract_date) as last_day
     from {{ ref('stg_survey__responses') }}
 
 ),
@@ -20,7 +25,7 @@ invitations as (
 
     select
         min({{ metric_day('sent_at') }}) as first_day,
-        max(greatest({{ metric_day('sent_at') }}, extract_date)) as last_day
+        max(extract_date) as last_day
     from {{ ref('stg_survey__invitations') }}
 
 ),
@@ -29,7 +34,7 @@ tickets as (
 
     select
         min({{ metric_day('created_at') }}) as first_day,
-        max(greatest({{ metric_day('created_at') }}, extract_date)) as last_day
+        max(extract_date) as last_day
     from {{ ref('stg_helpdesk__tickets') }}
 
 ),
@@ -38,7 +43,7 @@ calls as (
 
     select
         min({{ metric_day('offered_at') }}) as first_day,
-        max(greatest({{ metric_day('offered_at') }}, extract_date)) as last_day
+        max(extract_date) as last_day
     from {{ ref('stg_helpdesk__calls') }}
 
 ),
@@ -47,7 +52,7 @@ reviews as (
 
     select
         min({{ metric_day('reviewed_at') }}) as first_day,
-        max(greatest({{ metric_day('reviewed_at') }}, extract_date)) as last_day
+        max(extract_date) as last_day
     from {{ ref('stg_reviews__reviews') }}
 
 ),
@@ -56,7 +61,7 @@ events as (
 
     select
         min({{ metric_day('occurred_at') }}) as first_day,
-        max(greatest({{ metric_day('occurred_at') }}, extract_date)) as last_day
+        max(extract_date) as last_day
     from {{ ref('stg_product__events') }}
 
 ),
@@ -102,7 +107,7 @@ bounds_by_source as (
 bounds as (
 
     select
-        min(first_day) as first_day,
+        greatest(min(first_day), {{ metric_add_days(1 - max_days, 'max(last_day)') }}) as first_day,
         max(last_day) as last_day
     from bounds_by_source
 

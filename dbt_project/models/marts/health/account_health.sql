@@ -37,12 +37,12 @@ published_days as (
 
 ),
 
--- a day whose survey-responses extract failed the blocking check scale_consistency (more than
--- quarantine_block_pct quarantined) is not scored: the CS team keeps the previous day's score
+-- a day with an extract that failed a blocking quarantine check (more than quarantine_block_pct
+-- of an entity's rows invalid, int_health__blocked_extract_dates) is not scored: the CS team keeps the previous day's score
 -- rather than one computed from a suspect extract; the days before and after are scored as usual
 blocked_days as (
 
-    select extract_date as day from {{ ref('int_health__blocked_extract_dates') }}
+    select distinct extract_date as day from {{ ref('int_health__blocked_extract_dates') }}
 
 ),
 
