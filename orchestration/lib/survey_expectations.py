@@ -134,7 +134,7 @@ def _score_checks(surveys: pd.DataFrame, rows_of: Callable[[str], Any]) -> list[
 
     checks = []
     for s in surveys.sort_values("survey_id").itertuples(index=False):
-        sid, lo, hi = str(s.survey_id), int(s.scale_min), int(s.scale_max)
+        sid, lo, hi, label = str(s.survey_id), int(s.scale_min), int(s.scale_max), str(s.metric).upper()
         this = rows_of(sid)
         checks.append(
             _Check(
@@ -150,7 +150,7 @@ def _score_checks(surveys: pd.DataFrame, rows_of: Callable[[str], Any]) -> list[
                     gxe.ExpectColumnValuesToBeInSet(
                         column="score", value_set=[float(v) for v in range(lo, hi + 1)], row_condition=in_range
                     ),
-                    lambda row, sid=sid, m=str(s.metric).upper(): (
+                    lambda row, sid=sid, m=label: (
                         f"score {_num(row['score'])} is not an integer of {m} survey {sid}"
                     ),
                 )
