@@ -273,11 +273,45 @@ def test_churn_follows_declining_usage_and_sentiment(demo, con):
     ch = [v for a, v in nps if a in churned_ids and v is not None and v <= 10]
     rt = [v for a, v in nps if a not in churned_ids and v is not None and v <= 10]
     assert ch and sum(ch) / len(ch) < sum(rt) / len(rt) - 0.5
+    # ACSI (relationship satisfaction index) answers follow the same latent health
+    acsi = con.execute(f"""select account_id, try_cast(score as double) from read_json('{out}/survey/responses/*/*.jsonl',
+        format='newline_delimited', columns={{'account_id': 'VARCHAR', 'survey_id': 'VARCHAR', 'score': 'VARCHAR'}})
+        where survey_id like 'srv_acsi_%'""").fetchall()
+    ch = [v for a, v in acsi if a in churned_ids and v is not None and 1 <= v <= 10]
+    rt = [v for a, v in acsi if a not in churned_ids and v is not None and 1 <= v <= 10]
+    assert ch and sum(ch) / len(ch) < sum(rt) / len(rt) - 0.5
     # churn is neither absent nor extreme, and some of it comes without warning somewhere in the truth
     active = con.execute(f"select count(*) from cov where last_end > date '{start}'").fetchone()[0]
     annual = len(churned_ids) / active * 365 / len(s.extract_dates)
     assert 0.05 <= annual <= 0.3, annual
     assert {c["reason"] for c in s.churns} >= {"health"}
+
+
+def test_acsi_wave_three_items_per_invitation(demo, con):
+    """A quarterly relationship ACSI wave: one invitation to a share of contacts, answered with the
+    three index items (each its own acsi survey declaring its index_item, on 1-10), now and then
+    with one item left out."""
+    out, _ = demo
+    surveys = {r["survey_id"]: r for r in csv.DictReader(open(sorted(out.glob("survey/surveys/*/*.csv"))[-1],
+                                                                 newline="", encoding="utf-8"))}
+    items = {sid: r["index_item"] for sid, r in surveys.items() if r["metric"] == "acsi"}
+    assert sorted(items.values()) == ["expectations", "ideal", "satisfaction"]
+    assert all((surveys[sid]["scale_min"], surveys[sid]["scale_max"]) == ("1", "10") for sid in items)
+    assert all(not r["index_item"] for r in surveys.values() if r["metric"] != "acsi")
+    invited = con.execute(f"""select count(*), count(distinct contact_id)
+        from read_csv('{out}/survey/invitations/*/*.csv', all_varchar=true, union_by_name=true)
+        where survey_id in ({", ".join(f"'{sid}'" for sid in items)})""").fetchone()
+    contacts = con.execute(f"""select count(distinct contact_id)
+        from read_csv('{sorted(out.glob("crm/contacts/*/*.csv"))[-1]}', all_varchar=true)""").fetchone()[0]
+    assert invited[0] > 0 and 0.1 * contacts < invited[1] < 0.9 * contacts, (invited, contacts)
+    per_invitation = con.execute(f"""select n_items, count(*) from (
+            select invitation_id, count(distinct survey_id) n_items, count(*) n
+            from read_json('{out}/survey/responses/*/*.jsonl', format='newline_delimited',
+                           columns={{'invitation_id': 'VARCHAR', 'survey_id': 'VARCHAR', 'score': 'VARCHAR'}})
+            where survey_id like 'srv_acsi_%' group by 1
+        ) group by 1 order by 1""").fetchall()
+    counts = dict(per_invitation)
+    assert set(counts) <= {1, 2, 3} and counts[3] > 10 * counts.get(2, 0) > 0, counts
 
 
 def test_cli_prints_progress_and_summary(tmp_path, capsys):

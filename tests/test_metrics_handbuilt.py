@@ -136,12 +136,63 @@ def test_ces_both_directions(warehouse):
 
 
 def test_response_rate_and_fatigue(warehouse):
-    r = row(warehouse, "survey_response_rate_pct")
-    assert (r["value"], r["numerator"], r["denominator"]) == (pytest.approx(80.0), 4, 5)
+    r = row(warehouse, "survey_response_rate_pct")                # answered: I1, I2, I3, I5, I6 of I1..I9
+    assert (r["value"], r["numerator"], r["denominator"]) == (pytest.approx(500 / 9), 5, 9)
     # 90 days ending 03-31: 5 invitations to K1 (3), K2, K3
     f = row(warehouse, "surveys_per_contact_90d", grain="rolling", period_start=date(2026, 3, 31), window_days=90)
-    assert f["value"] == pytest.approx(5 / 3)
+    assert f["value"] == pytest.approx(9 / 3)                     # K1: I1 I4 I5 I7, K2: I2 I6, K3: I3 I8 I9
+    assert (f["numerator"], f["denominator"]) == (9, 3)
+    # the survey panel reads the three by touchpoint and channel: ticket_solved = I1 I2 I3 I7 I8
+    # (contacts K1 K2 K3), answered I1 I2 I3; in_app = I9 (SV2) alone
+    t = row(warehouse, "survey_response_rate_pct", segment_type="touchpoint", segment_value="ticket_solved")
+    assert (t["numerator"], t["denominator"]) == (3, 5)
+    assert value(warehouse, "survey_response_rate_pct", segment_type="channel", segment_value="in_app") == 0.0
+    f = row(warehouse, "surveys_per_contact_90d", grain="rolling", period_start=date(2026, 3, 31), window_days=90,
+            segment_type="touchpoint", segment_value="ticket_solved")
     assert (f["numerator"], f["denominator"]) == (5, 3)
+    f = row(warehouse, "surveys_per_contact_90d", grain="rolling", period_start=date(2026, 3, 31), window_days=90,
+            segment_type="channel", segment_value="in_app")
+    assert (f["numerator"], f["denominator"]) == (1, 1)
+
+
+def test_survey_timeliness(warehouse):
+    """I7 on time (60 min), I8 late (60 min 1 s), I9 on time (within the completion day + 24 h);
+    I1-I3 (unknown ticket T0) and the relationship surveys I4-I6 have no known trigger."""
+    r = row(warehouse, "survey_timeliness_pct")
+    assert (r["value"], r["numerator"], r["denominator"], r["sample_size"]) == (pytest.approx(200 / 3), 2, 3, 3)
+    n, z = 3, Z95
+    centre, half = 2 / 3 + z**2 / (2 * n), z * math.sqrt((2 / 3) * (1 / 3) / n + z**2 / (4 * n * n))
+    assert r["ci_low"] == pytest.approx(100 * (centre - half) / (1 + z**2 / n))
+    t = row(warehouse, "survey_timeliness_pct", segment_type="touchpoint", segment_value="ticket_solved")
+    assert (t["numerator"], t["denominator"]) == (1, 2)
+    t = row(warehouse, "survey_timeliness_pct", segment_type="touchpoint", segment_value="onboarding_milestone")
+    assert (t["numerator"], t["denominator"]) == (1, 1)
+    assert value(warehouse, "survey_timeliness_pct", segment_type="channel", segment_value="email") == pytest.approx(50.0)
+    assert value(warehouse, "survey_timeliness_pct", segment_type="channel", segment_value="in_app") == 100.0
+    for touchpoint in ("relationship", "feature_adoption", "release"):  # no target: no row
+        assert warehouse.execute(
+            "select count(*) from marts.metric_values where metric = 'survey_timeliness_pct' "
+            "and segment_type = 'touchpoint' and segment_value = ?", [touchpoint]).fetchone()[0] == 0
+
+
+def test_acsi_index(warehouse):
+    """K2 (I6): 8, 7, 9 -> (77.8 + 66.7 + 88.9) / 3 (METRICS.md); K4 on 03-21 without invitation:
+    10, 10, 1 -> (100 + 100 + 0) / 3; K1 answered two items: counted, not in the index."""
+    k2 = (700 / 9 + 600 / 9 + 800 / 9) / 3
+    k4 = (100 + 100 + 0) / 3
+    r = row(warehouse, "acsi_index")
+    assert r["value"] == pytest.approx((k2 + k4) / 2)
+    assert (r["numerator"], r["denominator"], r["sample_size"]) == (pytest.approx(k2 + k4), 2, 2)
+    half = Z95 * math.sqrt((k2 - k4) ** 2 / 2 / 2)              # s^2 = (x1 - x2)^2 / 2 over n - 1 = 1
+    assert (r["ci_low"], r["ci_high"]) == (pytest.approx((k2 + k4) / 2 - half), pytest.approx((k2 + k4) / 2 + half))
+    assert r["is_low_sample"]
+    assert value(warehouse, "acsi_index", grain="day", period_start=date(2026, 3, 16)) == pytest.approx(77.7777778)
+    assert value(warehouse, "acsi_index", segment_type="tier", segment_value="mid_market") == pytest.approx(k4)
+    assert value(warehouse, "acsi_index", segment_type="touchpoint", segment_value="relationship") == pytest.approx(
+        (k2 + k4) / 2)
+    m = row(warehouse, "acsi_incomplete_respondents")
+    assert (m["value"], m["sample_size"]) == (1.0, 3)
+    assert value(warehouse, "acsi_incomplete_respondents", segment_type="tier", segment_value="smb") == 0.0
 
 
 def test_reviews_rescaled_to_five_stars(warehouse):

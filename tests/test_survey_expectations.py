@@ -201,3 +201,44 @@ def test_one_batch_validation_over_many_dates_equals_date_by_date(tmp_path, hist
     reasons = [q["reason"] for d in dates for q in quarantine(batch, "survey", "responses", d)]
     assert f"gx expect_column_values_to_be_in_set: survey_id 'later_survey' is not a known survey as of extract {d1}" in reasons
     assert "gx expect_column_values_to_be_between: score 6 outside 1-5 of survey later_survey" in reasons
+
+
+ACSI_SURVEYS = (
+    SURVEY_HEADER.rstrip("\n") + ",index_item\n"
+    + "nps_rel,nps,How likely...,0,10,true,relationship,email,customer_success,\n"
+    + "acsi_sat,acsi,Overall satisfaction?,1,10,true,relationship,email,customer_success,Satisfaction\n"
+    + "acsi_exp,acsi,Expectations met?,1,10,true,relationship,email,customer_success,\n"
+    + "acsi_ideal,acsi,Close to ideal?,0,10,true,relationship,email,customer_success,ideal\n"
+    + "acsi_odd,acsi,Loyal?,1,10,true,relationship,email,customer_success,loyalty\n"
+)
+
+
+def test_acsi_surveys_need_an_index_item_and_the_1_to_10_scale(paths):
+    """An acsi survey without its index_item or off 1-10 is a scale-consistency failure (GX, named);
+    an index_item outside the item list is a contract enumeration failure; a survey file without
+    the optional index_item column loads (the other tests' files have none)."""
+    land(paths, "survey", "surveys", D1, "s.csv", ACSI_SURVEYS)
+    r = run(paths, "surveys", D1)
+    assert (r.rows_in, r.rows_loaded, r.rows_quarantined) == (5, 2, 3)
+    loaded = {x["survey_id"]: x["index_item"] for x in raw(paths, "survey", "surveys", D1)}
+    assert loaded == {"nps_rel": None, "acsi_sat": "satisfaction"}  # enumerations are lower-cased
+    q = {x["row_number"]: x["reason"] for x in quarantine(paths, "survey", "surveys", D1)}
+    assert q == {
+        3: "gx expect_column_values_to_not_be_null: acsi survey acsi_exp has no index_item "
+           "(satisfaction, expectations, ideal)",
+        4: "gx expect_column_values_to_be_in_set: acsi survey acsi_ideal is declared on 0-10, not 1-10",
+        5: "value not allowed in column index_item: 'loyalty' (allowed: satisfaction, expectations, ideal)",
+    }
+
+    # answers to an acsi item: whole points on 1-10
+    land(paths, "survey", "responses", D1, "r.csv", RESP_HEADER
+         + "r1,i1,acsi_sat,a,c,7,,2024-03-30T10:00:00Z\n"
+         + "r2,i1,acsi_sat,a,c,7.5,,2024-03-30T10:00:00Z\n"
+         + "r3,i1,acsi_sat,a,c,0,,2024-03-30T10:00:00Z\n")
+    r = run(paths, "responses", D1)
+    assert (r.rows_loaded, r.rows_quarantined) == (1, 2)
+    q = {x["row_number"]: x["reason"] for x in quarantine(paths, "survey", "responses", D1)}
+    assert q == {
+        2: "gx expect_column_values_to_be_in_set: score 7.5 is not an integer of ACSI survey acsi_sat",
+        3: "gx expect_column_values_to_be_between: score 0 outside 1-10 of survey acsi_sat",
+    }

@@ -28,6 +28,7 @@ class Column:
     type: str = TEXT
     required: bool = False  # a row with this column empty is quarantined
     allowed: tuple[str, ...] | None = None  # lower-case enumeration, checked on ingest
+    optional: bool = False  # the contract's "optional" columns: a file may leave the column out (all empty)
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,17 @@ def _e(source: str, name: str, kind: str, *cols: Column) -> Entity:
     return Entity(source, name, kind, tuple(cols), key)
 
 
-def C(name: str, type_: str = TEXT, required: bool = False, allowed=None) -> Column:  # noqa: N802
-    return Column(name, type_, required, tuple(allowed) if allowed else None)
+def C(name: str, type_: str = TEXT, required: bool = False, allowed=None, optional: bool = False) -> Column:  # noqa: N802
+    return Column(name, type_, required, tuple(allowed) if allowed else None, optional)
 
 
 TIERS = ("enterprise", "mid_market", "smb")
 TEAMS = ("customer_success", "support", "product", "executive")
+SURVEY_METRICS = ("csat", "nps", "ces", "acsi")
+# the three questions of an `acsi` satisfaction index (surveys.index_item)
+ACSI_ITEMS = ("satisfaction", "expectations", "ideal")
+# an `acsi` item's declared scale (CONTRACT.md: each on 1-10 with 10 best)
+ACSI_SCALE = (1, 10)
 
 ENTITIES: tuple[Entity, ...] = (
     # crm
@@ -91,11 +97,12 @@ ENTITIES: tuple[Entity, ...] = (
        C("related_id", ID), C("outcome")),
     # survey
     _e("survey", "surveys", SNAPSHOT,
-       C("survey_id", ID, True), C("metric", TEXT, True, ("csat", "nps", "ces")), C("question"),
+       C("survey_id", ID, True), C("metric", TEXT, True, SURVEY_METRICS), C("question"),
        C("scale_min", INT, True), C("scale_max", INT, True), C("higher_is_better", BOOL),
        C("trigger", TEXT, False, ("ticket_solved", "onboarding_milestone", "relationship",
                                   "feature_adoption", "release")),
-       C("channel", TEXT, False, ("email", "in_app")), C("owner_team", TEXT, False, TEAMS)),
+       C("channel", TEXT, False, ("email", "in_app")), C("owner_team", TEXT, False, TEAMS),
+       C("index_item", TEXT, False, ACSI_ITEMS, optional=True)),
     _e("survey", "invitations", DELTA,
        C("invitation_id", ID, True), C("survey_id", ID, True), C("account_id", ID), C("contact_id", ID),
        C("sent_at", TS, True), C("trigger_ref_type"), C("trigger_ref_id", ID)),

@@ -29,12 +29,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from orchestration.lib import contract
 from orchestration.lib.contract import Entity
 from orchestration.lib.ingest.discover import is_extract_date
 from orchestration.lib.ingest.sql import lit
 from orchestration.lib.paths import Paths
 
 SCALE_FIELDS = ("scale_min", "scale_max", "higher_is_better", "metric")
+INTEGER_METRICS = ("nps", "acsi")  # scales answered in whole points only
 ROW_ID = "_gx_row"
 FAILURE_COLUMNS = ["_gx_row", "expectation", "reason"]
 
@@ -132,7 +134,7 @@ def _score_checks(surveys: pd.DataFrame, rows_of: Callable[[str], Any]) -> list[
 
     checks = []
     for s in surveys.sort_values("survey_id").itertuples(index=False):
-        sid, lo, hi = str(s.survey_id), int(s.scale_min), int(s.scale_max)
+        sid, lo, hi, label = str(s.survey_id), int(s.scale_min), int(s.scale_max), str(s.metric).upper()
         this = rows_of(sid)
         checks.append(
             _Check(
@@ -140,7 +142,7 @@ def _score_checks(surveys: pd.DataFrame, rows_of: Callable[[str], Any]) -> list[
                 lambda row, sid=sid, lo=lo, hi=hi: f"score {_num(row['score'])} outside {lo}-{hi} of survey {sid}",
             )
         )
-        if str(s.metric) == "nps":
+        if str(s.metric) in INTEGER_METRICS:
             # integers only; restricted to in-range scores so that 11 is reported once (above)
             in_range = this & (Column("score") >= lo) & (Column("score") <= hi)
             checks.append(
@@ -148,7 +150,9 @@ def _score_checks(surveys: pd.DataFrame, rows_of: Callable[[str], Any]) -> list[
                     gxe.ExpectColumnValuesToBeInSet(
                         column="score", value_set=[float(v) for v in range(lo, hi + 1)], row_condition=in_range
                     ),
-                    lambda row, sid=sid: f"score {_num(row['score'])} is not an integer of NPS survey {sid}",
+                    lambda row, sid=sid, m=label: (
+                        f"score {_num(row['score'])} is not an integer of {m} survey {sid}"
+                    ),
                 )
             )
     return checks
@@ -165,7 +169,7 @@ def survey_checks(first_dates: dict[str, str]) -> list[_Check]:
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import Column
 
-    checks = []
+    checks = _acsi_checks()
     for f in SCALE_FIELDS:
         checks.append(
             _Check(
@@ -183,6 +187,44 @@ def survey_checks(first_dates: dict[str, str]) -> list[_Check]:
             )
         )
     return checks
+
+
+def _acsi_checks() -> list[_Check]:
+    """An `acsi` survey is one item of the satisfaction index: it names its item (index_item;
+    a value outside the item list is already quarantined as a contract enumeration) and is
+    declared on 1-10. Anything else cannot be combined into the index."""
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    lo, hi = contract.ACSI_SCALE
+    acsi = Column("metric") == "acsi"
+    items = ", ".join(contract.ACSI_ITEMS)
+    return [
+        _Check(
+            gxe.ExpectColumnValuesToNotBeNull(column="index_item", row_condition=acsi),
+            lambda row: f"acsi survey {row['survey_id']} has no index_item ({items})",
+        ),
+        _Check(
+            gxe.ExpectColumnValuesToBeInSet(column="scale_min", value_set=[lo], row_condition=acsi),
+            lambda row: (
+                f"acsi survey {row['survey_id']} is declared on {_show(row['scale_min'])}-{_show(row['scale_max'])}, "
+                f"not {lo}-{hi}"
+            ),
+        ),
+        _Check(
+            gxe.ExpectColumnValuesToBeInSet(column="scale_max", value_set=[hi], row_condition=acsi),
+            lambda row: (
+                f"acsi survey {row['survey_id']} is declared on {_show(row['scale_min'])}-{_show(row['scale_max'])}, "
+                f"not {lo}-{hi}"
+            ),
+        ),
+    ]
+
+
+def _with_index_item(df: pd.DataFrame) -> pd.DataFrame:
+    """index_item is an optional contract column (ingestion always supplies it, empty where a file
+    leaves it out); a frame handed in without it has none."""
+    return df if "index_item" in df.columns else df.assign(index_item=None)
 
 
 def _show(v: Any) -> str:
@@ -206,7 +248,7 @@ def validate_surveys(df: pd.DataFrame, first: pd.DataFrame) -> pd.DataFrame:
         merged[f] = merged[f].astype(object).where(merged[f].notna(), None)
         merged[f"first_{f}"] = merged[f"first_{f}"].astype(object).where(merged[f"first_{f}"].notna(), None)
     dates = dict(zip(first["survey_id"], first["first_extract_date"], strict=True)) if not first.empty else {}
-    return run_checks(merged, survey_checks(dates), "surveys_scale")
+    return run_checks(_with_index_item(merged), survey_checks(dates), "surveys_scale")
 
 
 # --- reading what is known from raw ---------------------------------------------------------
@@ -397,7 +439,7 @@ def validate_surveys_batch(df: pd.DataFrame, first: pd.DataFrame) -> pd.DataFram
         merged[f] = merged[f].astype(object).where(merged[f].notna(), None)
         merged[f"first_{f}"] = merged[f"first_{f}"].astype(object).where(merged[f"first_{f}"].notna(), None)
     dates = dict(zip(first["survey_id"], first["first_extract_date"], strict=True)) if not first.empty else {}
-    return run_checks(merged, survey_checks(dates), "surveys_scale_batch")
+    return run_checks(_with_index_item(merged), survey_checks(dates), "surveys_scale_batch")
 
 
 def _to_batch_failures(df: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:

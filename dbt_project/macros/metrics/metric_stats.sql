@@ -10,6 +10,10 @@
                                is +1 (promoter), 0 (passive), -1 (detractor); with mean m and
                                variance v = sum(score^2)/n - m^2, the bound is m +/- z * sqrt(v / n),
                                scaled to -100..100 and clamped to it.
+    metric_mean_bound(...)     normal-approximation interval of a mean of n observations (sum,
+                               sum of squares): m +/- z * s / sqrt(n) with the sample variance
+                               s^2 = (sum_sq - sum^2 / n) / (n - 1), clamped to the value's range;
+                               null below two observations (no spread to estimate).
 -#}
 {% macro metric_median(expr) -%}
     {{ return(adapter.dispatch('metric_median')(expr)) }}
@@ -116,4 +120,24 @@
 
 {% macro default__metric_exact_type() -%}
     numeric(38, 9)
+{%- endmacro %}
+
+{#- sum, sum_sq and n (double expressions) of the observations; side -1 (low) or +1 (high); the
+    bound is clamped to low..high (the range the value itself lives in). -#}
+{% macro metric_mean_bound(sum, sum_sq, n, side, low, high, scale=1) -%}
+    {%- set z = metric_z_score() -%}
+    {%- set variance -%}
+        (({{ sum_sq }}) - ({{ sum }}) * ({{ sum }}) / ({{ n }})) / (({{ n }}) - 1)
+    {%- endset -%}
+    {%- set raw -%}
+        {{ scale }} * (
+            ({{ sum }}) / ({{ n }})
+            {{ '-' if side < 0 else '+' }} {{ z }} * sqrt(
+                case when {{ variance }} > 0 then {{ variance }} / ({{ n }}) else 0 end
+            )
+        )
+    {%- endset -%}
+    case
+        when ({{ n }}) >= 2 then greatest({{ low }}, least({{ high }}, {{ raw }}))
+    end
 {%- endmacro %}

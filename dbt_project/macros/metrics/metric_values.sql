@@ -24,8 +24,11 @@
                    window of N days ending on day d covers d - N + 1 .. d; d runs over
                    int_calendar__days, so windows end on every day of the calendar.
     ci             none | 'wilson' (proportions: num in {0, 1}, den = 1) |
-                   'nps_normal' (num in {-1, 0, 1}, den = 1; see metric_nps_bound)
+                   'nps_normal' (num in {-1, 0, 1}, den = 1; see metric_nps_bound) |
+                   'mean_normal' (a mean as a ratio: num = the observation's value, den = 1;
+                   see metric_mean_bound; needs ci_range)
     scale          multiplier of a ratio's value (100 for percentages)
+    ci_range       [low, high] the 'mean_normal' interval is clamped to (the value's own range)
 
     Returns a select (usable as a CTE body) with the columns of marts.metric_values:
     metric, grain, period_start, window_days, segment_type, segment_value, value, numerator,
@@ -39,7 +42,7 @@
     windows as a window function whose range frame ends on a probe row per calendar day (copying
     every observation into each of its window ends ran the service model out of memory at M).
 -#}
-{% macro metric_values(observations, aggregation, segment_types=[], grains=none, windows=none, ci=none, scale=100) %}
+{% macro metric_values(observations, aggregation, segment_types=[], grains=none, windows=none, ci=none, scale=100, ci_range=none) %}
     {%- set cfg = var('chw') -%}
     {%- set grains = grains if grains is not none else cfg['metrics']['grains'] -%}
     {%- set windows = windows if windows is not none else cfg['rolling_windows'] -%}
@@ -123,7 +126,7 @@ mv_source as (
         count(*) as n_obs
         {%- if aggregation == 'ratio' %},
         sum(num) as sum_num,
-        {% if ci == 'nps_normal' %}sum(num * num){% else %}cast(null as {{ exact }}){% endif %} as sum_num_sq,
+        {% if ci in ['nps_normal', 'mean_normal'] %}sum(num * num){% else %}cast(null as {{ exact }}){% endif %} as sum_num_sq,
         sum(den) as sum_den,
         sum(case when den <> 0 then 1 else 0 end) as n_den
         {%- elif aggregation in ['mean', 'sum'] %},
@@ -364,6 +367,10 @@ mv_values as (
         {%- elif ci == 'nps_normal' %}
         {{ metric_nps_bound('cast(sum_num as ' ~ double ~ ')', 'cast(sum_num_sq as ' ~ double ~ ')', 'cast(sum_den as ' ~ double ~ ')', -1, scale) }} as ci_low,
         {{ metric_nps_bound('cast(sum_num as ' ~ double ~ ')', 'cast(sum_num_sq as ' ~ double ~ ')', 'cast(sum_den as ' ~ double ~ ')', 1, scale) }} as ci_high
+        {%- elif ci == 'mean_normal' %}
+        {%- if ci_range is none %}{{ exceptions.raise_compiler_error("metric_values: ci 'mean_normal' needs ci_range") }}{% endif %}
+        {{ metric_mean_bound('cast(sum_num as ' ~ double ~ ')', 'cast(sum_num_sq as ' ~ double ~ ')', 'cast(sum_den as ' ~ double ~ ')', -1, ci_range[0], ci_range[1], scale) }} as ci_low,
+        {{ metric_mean_bound('cast(sum_num as ' ~ double ~ ')', 'cast(sum_num_sq as ' ~ double ~ ')', 'cast(sum_den as ' ~ double ~ ')', 1, ci_range[0], ci_range[1], scale) }} as ci_high
         {%- else %}
         cast(null as {{ double }}) as ci_low,
         cast(null as {{ double }}) as ci_high

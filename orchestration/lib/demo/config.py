@@ -138,8 +138,24 @@ SURVEYS = (
      "feature_adoption", "in_app", "product"),
     ("srv_csat_release", "csat", "How satisfied are you with this release?", 1, 5, True, "release", "in_app",
      "product"),
+    # the relationship satisfaction index (ACSI-style): three questions on 1-10, one invitation
+    ("srv_acsi_satisfaction", "acsi", "Overall, how satisfied are you with our product and service?", 1, 10,
+     True, "relationship", "email", "customer_success"),
+    ("srv_acsi_expectations", "acsi", "To what extent has it met your expectations?", 1, 10, True,
+     "relationship", "email", "customer_success"),
+    ("srv_acsi_ideal", "acsi", "How close is it to the ideal product and service for you?", 1, 10, True,
+     "relationship", "email", "customer_success"),
 )
 SURVEY_BY_ID = {s[0]: s for s in SURVEYS}
+# surveys.index_item of the acsi surveys (the others leave it empty); their order is the questions'
+ACSI_ITEMS = {"srv_acsi_satisfaction": "satisfaction", "srv_acsi_expectations": "expectations",
+              "srv_acsi_ideal": "ideal"}
+# item score = 1 + 9 * clip(latent sentiment + shift): answers follow the account's health; the
+# ideal is further away than plain satisfaction
+ACSI_SHIFT = {"srv_acsi_satisfaction": 0.1, "srv_acsi_expectations": 0.0, "srv_acsi_ideal": -0.1}
+ACSI_SHARE = 0.35  # share of an account's contacts invited to each quarterly ACSI wave
+ACSI_P_RESPONSE = 0.3
+ACSI_P_ITEM_SKIPPED = 0.06  # a respondent leaves one question unanswered (no index for them)
 UNKNOWN_SURVEY_IDS = ("srv_pulse_legacy", "srv_nps_2019", "srv_test_do_not_use")
 
 MILESTONES_ONBOARDING = (("kickoff", 7), ("technical_setup", 21), ("data_migration", 35), ("first_value", 45),

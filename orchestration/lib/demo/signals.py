@@ -54,6 +54,8 @@ class Signals:
         self.act_rates = np.array([ACTIVITY_RATE[a.tier] for a in w.accounts])
         self.tier_code = np.array([("enterprise", "mid_market", "smb").index(a.tier) for a in w.accounts])
         self.nps_followed: dict[str, bool] = {}  # contact -> last detractor was followed up in 48 h
+        # the ACSI waves draw from their own stream: the other feeds stay as they were without them
+        self.acsi_r = random.Random(f"{seed}-acsi")
         self.onboarding_done: dict[int, list] = {}
         for m in w.milestones:
             if m.completed is not None and m.name in dict(cf.MILESTONES_ONBOARDING):
@@ -361,6 +363,8 @@ class Signals:
                         if c.wave_offset == bday:
                             self.invite("srv_nps_relationship", a, c.contact_id, self.biz_time(d, a.region, 8, 11),
                                         "account", a.account_id, 0.27, self.sentiment(a, i))
+            elif bday < 10:
+                self.acsi_wave(i, act, bday)
         # release CSAT, in app, over three days after each four-weekly release
         if (d - RELEASE_ANCHOR).days % 28 == 0:
             rel = f"rel_{d.isoformat().replace('-', '_')}"
@@ -389,6 +393,40 @@ class Signals:
             if cs and w.active[m.account, i]:
                 self.invite("srv_ces_onboarding", a, cs[0].contact_id, self.biz_time(d, a.region, 9, 11), "milestone",
                             m.milestone_id, 0.4, self.sentiment(a, i) - 0.05 * (m.completed > m.planned))
+
+    def acsi_wave(self, i: int, act: np.ndarray, bday: int):
+        """Relationship ACSI: the week after the NPS wave, a share of each account's contacts get
+        one invitation to the three index questions (each its own acsi survey); a respondent
+        answers all three within minutes, now and then leaving one out."""
+        w, r = self.w, self.acsi_r
+        d = w.date(i)
+        items = list(cf.ACSI_ITEMS)
+        for a_idx in act:
+            a = w.accounts[a_idx]
+            for c in w.contacts_on(a_idx, d):
+                if c.wave_offset != bday - 5 or r.random() >= cf.ACSI_SHARE:
+                    continue
+                utc_h = (r.uniform(9, 12) - cf.REGION_UTC_OFFSET[a.region]) % 24  # biz_time, on this stream
+                sent = dt.datetime.combine(d, dt.time()) + dt.timedelta(seconds=int(utc_h * 3600))
+                inv_id = self.nid("inv_acsi")
+                self.put("survey/invitations", sent, {
+                    "invitation_id": inv_id, "survey_id": items[0], "account_id": a.account_id,
+                    "contact_id": c.contact_id, "sent_at": sent, "trigger_ref_type": "account",
+                    "trigger_ref_id": a.account_id})
+                if r.random() >= cf.ACSI_P_RESPONSE:
+                    continue
+                s = w.h(a.idx, i) + a.sentiment_offset + r.gauss(0, 0.13)
+                answered = sent + dt.timedelta(hours=min(20 * math.exp(r.gauss(0, 1.0)), 24 * 6))
+                skipped = r.choice(items) if r.random() < cf.ACSI_P_ITEM_SKIPPED else None
+                for survey_id in items:
+                    answered += dt.timedelta(seconds=r.randint(5, 90))
+                    if survey_id == skipped:
+                        continue
+                    q = min(max(s + cf.ACSI_SHIFT[survey_id] + r.gauss(0, 0.06), 0), 1)
+                    self.put("survey/responses", answered, {
+                        "response_id": self.nid("rsp_acsi"), "invitation_id": inv_id, "survey_id": survey_id,
+                        "account_id": a.account_id, "contact_id": c.contact_id, "score": 1 + int(round(q * 9)),
+                        "responded_at": answered, "channel": "email", "comment": None, "_scale": (1, 10, "acsi")})
 
     # -- reviews -------------------------------------------------------------------------------
     def review(self, i: int, act: np.ndarray):

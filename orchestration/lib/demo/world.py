@@ -443,7 +443,8 @@ class World:
                   "owner_id": m.owner_id}
                  for m in self.milestones if m.visible_from <= d]
         surveys = [dict(zip(("survey_id", "metric", "question", "scale_min", "scale_max", "higher_is_better",
-                             "trigger", "channel", "owner_team"), s, strict=True)) for s in cf.SURVEYS]
+                             "trigger", "channel", "owner_team"), s, strict=True))
+                   | {"index_item": cf.ACSI_ITEMS.get(s[0])} for s in cf.SURVEYS]
         features = [{"feature_key": f[0], "event_name": f[1], "feature_name": f[2], "is_core": f[3]}
                     for f in cf.FEATURES]
         return {"crm/accounts": accounts, "crm/owners": owners, "crm/contacts": contacts,

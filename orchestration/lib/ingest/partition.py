@@ -382,7 +382,7 @@ def _check(
     dates, `read.TYPED_AS_IS`) stays typed; everything else goes in as text, so that one file's
     text never meets another's typed column in the union."""
     typed = frozenset(
-        c.name for c in ent.columns if all(a.fr.typed.get(a.mapping[c.name]) == c.type for a in accepted)
+        c.name for c in ent.columns if all(a.fr.typed.get(a.mapping.get(c.name, "")) == c.type for a in accepted)
     )
 
     def text(a: _Accepted, src: str) -> str:
@@ -392,7 +392,10 @@ def _check(
     for a in accepted:
         cols = [f"{a.idx}::INTEGER AS _file_idx", f"{ROW}::BIGINT AS _row_number"]
         cols += [
-            f"{ident(a.mapping[c]) if c in typed else text(a, a.mapping[c])} AS {ident(c)}" for c in ent.column_names
+            f"{ident(a.mapping[c]) if c in typed else text(a, a.mapping[c])} AS {ident(c)}"
+            if c in a.mapping
+            else f"CAST(NULL AS VARCHAR) AS {ident(c)}"  # an optional column the file leaves out
+            for c in ent.column_names
         ]
         cols += [f"{text(a, src)} AS {ident(dst)}" for src, dst in a.extras.items()]
         parts.append(f"SELECT {', '.join(cols)} FROM {ident(a.fr.table)}")

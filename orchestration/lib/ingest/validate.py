@@ -29,18 +29,20 @@ def match_columns(ent: Entity, columns: list[str]) -> tuple[dict[str, str], list
 
     An exact name wins; otherwise a unique case-/whitespace-insensitive match is accepted
     (`Account_ID` for `account_id`), because upstream exports often capitalise headers and the
-    meaning is not in doubt. Returns (mapping, missing contract columns).
+    meaning is not in doubt. Returns (mapping, missing contract columns). An optional contract
+    column the file leaves out is neither mapped nor missing: it loads as empty.
     """
     mapping: dict[str, str] = {}
     missing: list[str] = []
-    for name in ent.column_names:
+    for col in ent.columns:
+        name = col.name
         if name in columns:
             mapping[name] = name
             continue
         loose = [c for c in columns if c.strip().lower() == name and c not in mapping.values()]
         if len(loose) == 1:
             mapping[name] = loose[0]
-        else:
+        elif not col.optional:
             missing.append(name)
     return mapping, missing
 

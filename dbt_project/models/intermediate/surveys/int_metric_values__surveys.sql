@@ -1,13 +1,16 @@
 {#-
     Survey metrics of METRICS.md in the long format of marts.metric_values: csat_pct,
-    csat_avg_norm, nps, nps_promoter_pct, nps_detractor_pct, ces_avg, survey_response_rate_pct
-    and surveys_per_contact_90d. A response counts in the period of its responded_at (however
-    late it arrived), an invitation in the period of its sent_at. Segments: account attributes
-    as of the observation's day, touchpoint and channel (vars.chw.segments).
+    csat_avg_norm, nps, nps_promoter_pct, nps_detractor_pct, ces_avg, survey_response_rate_pct,
+    surveys_per_contact_90d, survey_timeliness_pct, acsi_index and its companion
+    acsi_incomplete_respondents. A response counts in the period of its responded_at (however
+    late it arrived), an invitation in the period of its sent_at, an ACSI respondent in that of
+    its first answer. Segments: account attributes as of the observation's day, touchpoint and
+    channel (vars.chw.segments).
 -#}
 {%- set cfg = var('chw') -%}
 {%- set segments = cfg['segments']['account'] + cfg['segments']['survey'] -%}
 {%- set fatigue_days = cfg['metrics']['surveys_per_contact_window_days'] -%}
+{%- set timeliness_targets = cfg['metrics']['survey_timeliness_target_minutes'] -%}
 
 with
 
@@ -32,12 +35,60 @@ responses_segmented as (
 
 ),
 
+acsi_respondents as (
+
+    select * from {{ ref('int_surveys__acsi_respondents') }}
+
+),
+
 invitations_segmented as (
 
     select
         invitations.*{{ metric_account_segment_columns() }}
     from invitations
     {{ metric_account_segments_join('invitations.account_id', 'invitations.sent_date') }}
+
+),
+
+acsi_segmented as (
+
+    select
+        acsi_respondents.*{{ metric_account_segment_columns() }}
+    from acsi_respondents
+    {{ metric_account_segments_join('acsi_respondents.account_id', 'acsi_respondents.response_date') }}
+
+),
+
+-- invitations whose touchpoint has a timeliness target (vars.chw) and whose trigger record was
+-- found: on time when sent at or after the trigger and at most the target later. One sent
+-- before its trigger's recorded time (e.g. a ticket solved again after a reopen) is not shown
+-- to be on time, and counts as late
+timed_invitations as (
+
+    select
+        *,
+        case
+            when sent_at >= trigger_at
+                and {{ dbt.datediff('trigger_at', 'sent_at', 'second') }} <= target_seconds
+                then 1
+            else 0
+        end as is_on_time
+    from (
+        select
+            *,
+            {% if timeliness_targets -%}
+            case touchpoint
+                {%- for touchpoint, minutes in timeliness_targets.items() %}
+                when '{{ touchpoint }}' then {{ (minutes * 60) | int }}
+                {%- endfor %}
+            end
+            {%- else -%}
+            cast(null as {{ dbt.type_int() }})
+            {%- endif %} as target_seconds
+        from invitations_segmented
+    ) as targeted
+    where target_seconds is not null
+        and trigger_at is not null
 
 ),
 
@@ -84,6 +135,44 @@ share_observations as (
         case when has_response then 1 else 0 end as num,
         1 as den
     from invitations_segmented
+
+    union all
+
+    select
+        'survey_timeliness_pct' as metric,
+        sent_date as obs_date,
+        {{ metric_column_list(segments) }}
+        is_on_time as num,
+        1 as den
+    from timed_invitations
+
+),
+
+-- acsi_index: the mean of complete respondents' indexes (0-100) as sum / count, so that its
+-- interval is that of a mean (metric_mean_bound)
+acsi_observations as (
+
+    select
+        'acsi_index' as metric,
+        response_date as obs_date,
+        {{ metric_column_list(segments) }}
+        acsi_index as num,
+        1 as den
+    from acsi_segmented
+    where is_complete
+
+),
+
+-- respondents left out of acsi_index for a missing item: value = how many, sample_size = all
+-- ACSI respondents of the period and segment
+acsi_incomplete_observations as (
+
+    select
+        'acsi_incomplete_respondents' as metric,
+        response_date as obs_date,
+        {{ metric_column_list(segments) }}
+        case when is_complete then 0 else 1 end as val
+    from acsi_segmented
 
 ),
 
@@ -153,6 +242,18 @@ means as (
 
 ),
 
+acsi as (
+
+    {{ metric_values('acsi_observations', 'ratio', segments, ci='mean_normal', scale=1, ci_range=[0, 100]) }}
+
+),
+
+acsi_incomplete as (
+
+    {{ metric_values('acsi_incomplete_observations', 'sum', segments) }}
+
+),
+
 invitations_in_window as (
 
     {{ metric_values('contact_invitations', 'count', segments, grains=['rolling'], windows=[fatigue_days]) }}
@@ -198,6 +299,10 @@ final as (
     select * from nps
     union all
     select * from means
+    union all
+    select * from acsi
+    union all
+    select * from acsi_incomplete
     union all
     select {{ metric_values_columns('surveys_per_contact') }} from surveys_per_contact
 

@@ -7,6 +7,10 @@
       nps   nps_class promoter (9-10), passive (7-8), detractor (0-6); nps_score +1 / 0 / -1
       ces   ces_effort on the 1 = least effort scale: higher_is_better surveys are mirrored
             (scale_min + scale_max - score, i.e. 8 - score on 1-7)
+      acsi  index_item (satisfaction, expectations, ideal) and acsi_item_score, the item
+            rescaled to 0-100: (score - scale_min) / (scale_max - scale_min) * 100, i.e.
+            (score - 1) / 9 * 100 on the declared 1-10 (int_surveys__acsi_respondents combines
+            a respondent's three items)
     touchpoint is the survey's trigger (ticket_solved, onboarding_milestone, relationship,
     feature_adoption, release). Responses outside their scale or to unknown surveys are
     scale-consistency failures reported upstream and are left out here.
@@ -69,7 +73,8 @@ responses_with_scale as (
         scale_versions.higher_is_better,
         surveys.trigger as touchpoint,
         surveys.channel,
-        surveys.owner_team
+        surveys.owner_team,
+        surveys.index_item
     from responses
     inner join scale_versions
         on responses.survey_id = scale_versions.survey_id
@@ -113,7 +118,11 @@ final as (
             when survey_metric <> 'ces' then cast(null as {{ type_double() }})
             when higher_is_better then cast(scale_min + scale_max - score as {{ type_double() }})
             else cast(score as {{ type_double() }})
-        end as ces_effort
+        end as ces_effort,
+        case
+            when survey_metric = 'acsi' and scale_max > scale_min
+                then 100 * cast(score - scale_min as {{ type_double() }}) / (scale_max - scale_min)
+        end as acsi_item_score
     from responses_with_scale
 
 )

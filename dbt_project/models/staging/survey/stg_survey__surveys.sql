@@ -9,6 +9,7 @@
     'trigger',
     'channel',
     'owner_team',
+    'index_item',
 ] -%}
 
 with
@@ -31,6 +32,7 @@ typed as (
         cast(trigger as {{ dbt.type_string() }}) as trigger,
         cast(channel as {{ dbt.type_string() }}) as channel,
         cast(owner_team as {{ dbt.type_string() }}) as owner_team,
+        cast(index_item as {{ dbt.type_string() }}) as index_item,
         _extract_date,
         _source_file,
         _row_number
