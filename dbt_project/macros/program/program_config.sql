@@ -3,6 +3,7 @@
     typo fails the compile with its metric's name instead of producing an empty mart.
 
     program_metrics()        {metric: {owner_team, cadence, direction, threshold or none}}
+    program_headline()       the headline set, in order (8-10 configured metrics)
     program_cadence_grain(c) weekly -> week, monthly -> month, quarterly -> quarter
     threshold_alert_rules()  {alert_type: {metric, direction, value, window_days, min_sample,
                               segment_types, owner, due_hours}}: one alert rule per threshold
@@ -53,13 +54,19 @@
             'threshold': threshold,
         }}) -%}
     {%- endfor -%}
-    {%- for metric in program['headline'] if metric not in out -%}
+    {{ return(out) }}
+{% endmacro %}
+
+{% macro program_headline() %}
+    {%- set program = var('chw')['program'] -%}
+    {%- set headline = program['headline'] -%}
+    {%- for metric in headline if metric not in program['metrics'] -%}
         {{ exceptions.raise_compiler_error("vars.chw.program.headline: '" ~ metric ~ "' is not in vars.chw.program.metrics") }}
     {%- endfor -%}
-    {%- if program['headline'] | length < 8 or program['headline'] | length > 10 -%}
-        {{ exceptions.raise_compiler_error("vars.chw.program.headline: 8 to 10 metrics (METRICS.md), got " ~ program['headline'] | length) }}
+    {%- if headline | length < 8 or headline | length > 10 or headline | unique | list | length != headline | length -%}
+        {{ exceptions.raise_compiler_error("vars.chw.program.headline: 8 to 10 distinct metrics (METRICS.md), got " ~ headline) }}
     {%- endif -%}
-    {{ return(out) }}
+    {{ return(headline) }}
 {% endmacro %}
 
 {% macro threshold_alert_rules() %}

@@ -5,6 +5,7 @@
 -#}
 {%- set metrics = program_metrics() -%}
 {%- set program = var('chw')['program'] -%}
+{%- set headline = program_headline() -%}
 {%- set string = dbt.type_string() -%}
 {%- set double = type_double() -%}
 {%- set bigint = dbt.type_bigint() -%}
@@ -51,8 +52,8 @@ configured as (
         cast(null as {{ bigint }}) as alert_due_hours,
         {%- endif %}
         cast({{ program['review_due_days'][cfg['cadence']] }} as {{ bigint }}) as review_due_days,
-        {%- if metric in program['headline'] %}
-        cast({{ program['headline'].index(metric) + 1 }} as {{ bigint }}) as headline_rank
+        {%- if metric in headline %}
+        cast({{ headline.index(metric) + 1 }} as {{ bigint }}) as headline_rank
         {%- else %}
         cast(null as {{ bigint }}) as headline_rank
         {%- endif %}
