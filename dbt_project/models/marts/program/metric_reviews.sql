@@ -43,7 +43,14 @@ reviewed_values as (
     from metric_values
     inner join catalog
         on metric_values.metric = catalog.metric
-    where metric_values.grain in ('week', 'month', 'quarter', 'rolling')
+    -- a rolling value is read only where its window ends on the last day of a review period
+    where (metric_values.grain in ('week', 'month', 'quarter')
+            or (metric_values.grain = 'rolling'
+                and metric_values.period_start = case catalog.cadence
+                    {%- for cadence, grain in [('weekly', 'week'), ('monthly', 'month'), ('quarterly', 'quarter')] %}
+                    when '{{ cadence }}' then {{ metric_period_end(grain, metric_trunc(grain, 'metric_values.period_start')) }}
+                    {%- endfor %}
+                end))
         and (metric_values.segment_type in ('{{ common_segments | join("', '") }}')
         {%- for metric, cfg in metrics.items() if cfg['threshold'] %}
             or (metric_values.metric = '{{ metric }}'
