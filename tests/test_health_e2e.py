@@ -250,13 +250,15 @@ def dbt(tmp: Path, data: Path, *args: str) -> None:
 # this area's models only (others' marts may need inputs this data set does not build)
 UPSTREAM = ["+int_health__components", "+int_health__renewals", "+int_health__account_versions",
             "+do_not_survey", "+fct_comment_themes", "+theme_negative_monthly", "stg_crm__owners", "stg_crm__tasks",
-            "+int_health__blocked_extract_dates",
-            # metric thresholds (nps_below_20, csat_below_70) read the metric families' rolling values
-            "+int_metric_values__surveys", "+int_metric_values__reviews", "+int_metric_values__service",
-            "+int_metric_values__usage", "+int_metric_values__onboarding"]
+            "+int_health__blocked_extract_dates"]
 SCORED = ["int_health__scores", "int_health__score_changes", "account_health", "health_weights",
-          "int_alerts__threshold_breaches", "int_alerts__signals", "alerts", "alert_explanations", "int_metric_values__health",
+          "int_alerts__signals", "alerts", "alert_explanations", "int_metric_values__health",
           "int_metric_values__closed_loop"]
+
+# metric thresholds (nps_below_20, csat_below_70) read the rolling values of the metric families
+UPSTREAM += ["+int_metric_values__surveys", "+int_metric_values__reviews", "+int_metric_values__service",
+             "+int_metric_values__usage", "+int_metric_values__onboarding"]
+SCORED.insert(SCORED.index("int_alerts__signals"), "int_alerts__threshold_breaches")
 
 
 def run_all(tmp: Path, data: Path) -> None:
