@@ -49,6 +49,20 @@ def test_marts_have_owners_groups_and_descriptions(defs):
     assert "One row per" in (node.description or "")
 
 
+def test_the_program_marts_are_assets_the_serving_copy_publishes(defs):
+    """metric_catalog and metric_reviews (vars.chw.program) are dbt assets in the marts group,
+    downstream of metric_values, and the publish waits for them."""
+    graph = defs.resolve_asset_graph()
+    serve = graph.get(dg.AssetKey(["serve", "marts_duckdb"]))
+    for name in ("metric_catalog", "metric_reviews"):
+        node = graph.get(dg.AssetKey(["marts", name]))
+        assert node.group_name == "marts"
+        assert "One row per" in (node.description or "")
+        assert node.key in serve.parent_keys
+    reviews = graph.get(dg.AssetKey(["marts", "metric_reviews"]))
+    assert {dg.AssetKey(["marts", "metric_values"]), dg.AssetKey(["marts", "metric_catalog"])} <= reviews.parent_keys
+
+
 def test_the_serving_copy_waits_for_every_table_it_publishes(defs):
     """The publish copies every table of the marts and audit schemas: each is upstream of it, so
     Dagster never publishes before a later dbt step has built one (marts.health_score_evidence)."""

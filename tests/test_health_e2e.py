@@ -255,6 +255,11 @@ SCORED = ["int_health__scores", "int_health__score_changes", "account_health", "
           "int_alerts__signals", "alerts", "alert_explanations", "int_metric_values__health",
           "int_metric_values__closed_loop"]
 
+# metric thresholds (nps_below_20, csat_below_70) read the rolling values of the metric families
+UPSTREAM += ["+int_metric_values__surveys", "+int_metric_values__reviews", "+int_metric_values__service",
+             "+int_metric_values__usage", "+int_metric_values__onboarding"]
+SCORED.insert(SCORED.index("int_alerts__signals"), "int_alerts__threshold_breaches")
+
 
 def run_all(tmp: Path, data: Path) -> None:
     """What Dagster does in one run: dbt -> health_weights -> dbt -> health_evidence -> dbt."""

@@ -26,7 +26,7 @@ DBT_DIR = ROOT / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
 Z95 = 1.959963984540054
 MARCH = date(2026, 3, 1)
-SELECT = "+metric_values +dim_accounts +fct_tickets +fct_mrr_monthly +fct_survey_responses"
+SELECT = "+metric_values +dim_accounts +fct_tickets +fct_mrr_monthly +fct_survey_responses +metric_reviews"
 BUILD: dict[str, Path] = {}
 
 
@@ -321,6 +321,46 @@ def test_metric_values_key_is_unique(warehouse):
         """
     ).fetchone()[0]
     assert dupes == 0
+
+
+# --- the program: catalog and reviews ---------------------------------------------------------
+
+def test_reviews_carry_the_values_of_metric_values(warehouse):
+    """A monthly survey metric reads its month; a rolling-only one the window ending on the
+    month's last day; the threshold's minimum sample decides low sample (nps: 5 < 10)."""
+    cols = ["value", "sample_size", "threshold", "is_low_sample", "is_breached", "owner_team", "due_date"]
+    nps = warehouse.execute(
+        f"select {', '.join(cols)} from marts.metric_reviews where metric = 'nps' and segment_type = 'all' "
+        "and period_start = ?", [MARCH]).fetchall()
+    assert [dict(zip(cols, r, strict=True)) for r in nps] == [{
+        "value": pytest.approx(40.0), "sample_size": 5, "threshold": 20.0, "is_low_sample": True,
+        "is_breached": False, "owner_team": "customer_success", "due_date": date(2026, 4, 5)}]
+    (fatigue,) = warehouse.execute(
+        "select value from marts.metric_reviews where metric = 'surveys_per_contact_90d' "
+        "and segment_type = 'all' and period_start = ?", [MARCH]).fetchone()
+    assert fatigue == pytest.approx(5 / 3)
+
+
+def test_a_weekly_metric_has_a_review_row_every_week(warehouse):
+    """From the week of its first value to the last complete week, without a gap, for every
+    weekly metric and segment; no review of a week still running."""
+    gaps = warehouse.execute("""
+        with reviewed as (
+            select metric, segment_type, segment_value, period_start,
+                   lag(period_start) over (partition by metric, segment_type, segment_value order by period_start) as previous
+            from marts.metric_reviews
+            where cadence = 'weekly'
+        )
+        select count(*) from reviewed where previous is not null and period_start - previous <> 7
+    """).fetchone()[0]
+    assert gaps == 0
+    weekly = warehouse.execute("""
+        select count(distinct metric), max(period_end),
+               (select max(period_end) from intermediate.int_calendar__periods where grain = 'week' and is_complete)
+        from marts.metric_reviews where cadence = 'weekly' and segment_type = 'all'
+    """).fetchone()
+    assert weekly[0] >= 8
+    assert weekly[1] == weekly[2]
 
 
 def test_the_build_ran_the_unit_tests_of_every_model_it_built(warehouse):

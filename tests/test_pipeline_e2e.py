@@ -159,6 +159,69 @@ def test_marts_are_built(con):
     assert con.execute("select count(*) from marts.metric_values").fetchone()[0] > 0
 
 
+def test_every_metric_computed_has_a_catalog_row_and_reviews(pipeline, con):
+    """The program covers what the run computes: every metric of metric_values has a catalog row
+    with its definition, unit, owner and cadence, and is reviewed; the headline set leads in the
+    configured order; both program marts are in the serving copy."""
+    uncovered = con.execute("""
+        select distinct metric from marts.metric_values
+        except
+        select metric from marts.metric_catalog
+        where definition is not null and unit is not null and owner_team is not null and cadence is not null
+    """).fetchall()
+    assert uncovered == []
+    unreviewed = con.execute("""
+        select distinct metric from marts.metric_values
+        except
+        select distinct metric from marts.metric_reviews
+    """).fetchall()
+    assert unreviewed == []
+    headline = [m for (m,) in con.execute(
+        "select metric from marts.metric_catalog where is_headline order by headline_rank").fetchall()]
+    assert headline == settings.load()["program"]["headline"]
+    assert {"marts.metric_catalog", "marts.metric_reviews"} <= pipeline["serving_fingerprints"].keys()
+
+
+def test_threshold_alerts_are_breaches_of_the_metric_values(con):
+    """Every alert of a metric threshold (nps_below_20, csat_below_70) stands on a rolling value of
+    metric_values on its day, segment and window that is past the threshold on enough
+    observations, and its owner is the configured one."""
+    alerts = con.execute("""
+        with thresholds as (
+            select * from marts.metric_catalog where alert_type is not null
+        ),
+        raised as (
+            select
+                thresholds.*,
+                alerts.alert_id,
+                alerts.owner_team as alert_owner_team,
+                cast(alerts.triggered_at as date) as day,
+                case when alerts.signal_type = 'touchpoint' then 'touchpoint'
+                     else split_part(alerts.signal_id, ':', 1) end as segment_type,
+                case when alerts.signal_type = 'touchpoint' then split_part(alerts.signal_id, ':', 1)
+                     else split_part(alerts.signal_id, ':', 2) end as segment_value
+            from marts.alerts
+            inner join thresholds on alerts.alert_type = thresholds.alert_type
+        )
+        select raised.alert_type, raised.alert_owner, raised.alert_owner_team, metric_values.value,
+               metric_values.sample_size, raised.threshold, raised.threshold_min_sample, raised.direction
+        from raised
+        left join marts.metric_values
+            on metric_values.metric = raised.metric
+            and metric_values.grain = 'rolling'
+            and metric_values.window_days = raised.threshold_window_days
+            and metric_values.period_start = raised.day
+            and metric_values.segment_type = raised.segment_type
+            and metric_values.segment_value = raised.segment_value
+    """).fetchall()
+    assert alerts, "the small preset breaches a threshold"
+    for alert_type, owner, owner_team, value, n, threshold, min_sample, direction in alerts:
+        assert value is not None and n >= min_sample, (alert_type, value, n)
+        assert value < threshold if direction == "higher_is_better" else value > threshold
+        if owner != "survey_owner_team":
+            assert owner_team == owner
+
+
 def test_behaviour_before_each_answer_matches_a_brute_force_count(con):
     """fct_survey_responses' events_7d / active_users_7d against the window written the plain way
     (a range join: user-days from N days before the answer's day up to the day before)."""

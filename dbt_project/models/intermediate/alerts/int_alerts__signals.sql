@@ -6,24 +6,17 @@
     Point rules fire once per signal (a response). Rolling rules fire once per breach episode:
     on the first day (or response) the condition holds with no breach in the rule's window
     before it (window_days; lookback_days for health_drop_15), so a breach that lasts a month, or
-    flaps around its threshold, raises one alert, not thirty. Segment and touchpoint windows count
-    a response on day d only when it was known by d (first extract), so an alert, once raised,
-    does not move when late data arrives.
+    flaps around its threshold, raises one alert, not thirty. Metric thresholds (nps_below_20,
+    csat_below_70, any vars.chw.program.metrics.<metric>.threshold) are one generic rule over the
+    metric's rolling values: int_alerts__threshold_breaches.
 -#}
 {%- set a = var('chw')['alerts'] -%}
-{%- set segment_types = a['nps_below_20']['segment_types'] -%}
 
 with
 
 responses as (
 
     select * from {{ ref('int_health__survey_responses') }}
-
-),
-
-account_versions as (
-
-    select * from {{ ref('int_health__account_versions') }}
 
 ),
 
@@ -45,9 +38,9 @@ bounds as (
 
 ),
 
-day_numbers as (
+threshold_breaches as (
 
-    {{ dbt.generate_series(var('chw')['metrics']['calendar_max_days']) }}
+    select * from {{ ref('int_alerts__threshold_breaches') }}
 
 ),
 
@@ -128,170 +121,6 @@ high_effort_repeat as (
         owner_team as survey_owner_team
     from high_effort_episodes
     where is_breach and not coalesce(was_breach, false)
-
-),
-
--- rolling segment rules -------------------------------------------------------------------------
-calendar as (
-
-    select
-        cast({{ dbt.dateadd('day', 'day_numbers.generated_number - 1', 'first_day.day') }} as date) as day
-    from (select min(responded_date) as day from responses) as first_day
-    cross join bounds
-    inner join day_numbers
-        on day_numbers.generated_number - 1 <= {{ dbt.datediff('first_day.day', 'bounds.latest_extract_date', 'day') }}
-
-),
-
-response_segments as (
-
-    {%- for segment_type in segment_types %}
-    select
-        '{{ segment_type }}' as segment_type,
-        account_versions.{{ segment_type }} as segment_value,
-        responses.*
-    from responses
-    inner join account_versions
-        on responses.account_id = account_versions.account_id
-        and account_versions.effective_from <= responses.responded_date
-        and responses.responded_date < account_versions.effective_to
-    where responses.metric = 'nps'
-        and account_versions.{{ segment_type }} is not null
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-
-),
-
-nps_segment_days as (
-
-    select
-        segment_type,
-        segment_value,
-        responded_date,
-        known_date,
-        count(*) as n,
-        sum(case when is_promoter then 1 else 0 end) as promoters,
-        sum(case when is_detractor then 1 else 0 end) as detractors
-    from response_segments
-    group by segment_type, segment_value, responded_date, known_date
-
-),
-
-nps_rolling as (
-
-    select
-        nps_segment_days.segment_type,
-        nps_segment_days.segment_value,
-        calendar.day,
-        sum(nps_segment_days.n) as n,
-        (sum(nps_segment_days.promoters) - sum(nps_segment_days.detractors)) * 100.0
-            / sum(nps_segment_days.n) as nps
-    from calendar
-    inner join nps_segment_days
-        on nps_segment_days.known_date <= calendar.day
-        and nps_segment_days.responded_date <= calendar.day
-        and nps_segment_days.responded_date > {{ dbt.dateadd('day', -a['nps_below_20']['window_days'], 'calendar.day') }}
-    group by nps_segment_days.segment_type, nps_segment_days.segment_value, calendar.day
-
-),
-
-nps_breaches as (
-
-    select
-        *,
-        lag(day) over (partition by segment_type, segment_value order by day) as previous_breach_day
-    from nps_rolling
-    where n >= {{ a['nps_below_20']['min_responses'] }}
-        and nps < {{ a['nps_below_20']['threshold'] }}
-
-),
-
-nps_below_20 as (
-
-    select
-        'nps_below_20' as alert_type,
-        cast(null as {{ dbt.type_string() }}) as account_id,
-        'segment' as signal_type,
-        {{ dbt.concat(["segment_type", "':'", "segment_value", "':'", dbt.cast("day", dbt.type_string())]) }} as signal_id,
-        cast(day as {{ dbt.type_timestamp() }}) as triggered_at,
-        cast(null as {{ dbt.type_string() }}) as survey_owner_team
-    from nps_breaches
-    where previous_breach_day is null
-        or previous_breach_day <= {{ dbt.dateadd('day', -a['nps_below_20']['window_days'], 'day') }}
-
-),
-
-touchpoint_days as (
-
-    select
-        touchpoint,
-        responded_date,
-        known_date,
-        count(*) as n,
-        sum(case when is_csat_satisfied then 1 else 0 end) as satisfied
-    from responses
-    where metric = 'csat'
-        and touchpoint is not null
-    group by touchpoint, responded_date, known_date
-
-),
-
-touchpoint_owners as (
-
-    select
-        touchpoint,
-        min(owner_team) as owner_team
-    from responses
-    where metric = 'csat'
-        and touchpoint is not null
-    group by touchpoint
-
-),
-
-csat_rolling as (
-
-    select
-        touchpoint_days.touchpoint,
-        calendar.day,
-        sum(touchpoint_days.n) as n,
-        sum(touchpoint_days.satisfied) * 100.0 / sum(touchpoint_days.n) as csat_pct
-    from calendar
-    inner join touchpoint_days
-        on touchpoint_days.known_date <= calendar.day
-        and touchpoint_days.responded_date <= calendar.day
-        and touchpoint_days.responded_date > {{ dbt.dateadd('day', -a['csat_below_70']['window_days'], 'calendar.day') }}
-    group by touchpoint_days.touchpoint, calendar.day
-
-),
-
-csat_breaches as (
-
-    select
-        *,
-        lag(day) over (partition by touchpoint order by day) as previous_breach_day
-    from csat_rolling
-    where n >= {{ a['csat_below_70']['min_responses'] }}
-        and csat_pct < {{ a['csat_below_70']['threshold'] }}
-
-),
-
-csat_below_70 as (
-
-    select
-        'csat_below_70' as alert_type,
-        cast(null as {{ dbt.type_string() }}) as account_id,
-        'touchpoint' as signal_type,
-        {{ dbt.concat(["csat_breaches.touchpoint", "':'", dbt.cast("csat_breaches.day", dbt.type_string())]) }} as signal_id,
-        cast(csat_breaches.day as {{ dbt.type_timestamp() }}) as triggered_at,
-        touchpoint_owners.owner_team as survey_owner_team
-    from csat_breaches
-    left join touchpoint_owners
-        on csat_breaches.touchpoint = touchpoint_owners.touchpoint
-    where csat_breaches.previous_breach_day is null
-        or csat_breaches.previous_breach_day
-            <= {{ dbt.dateadd('day', -a['csat_below_70']['window_days'], 'csat_breaches.day') }}
 
 ),
 
@@ -401,9 +230,8 @@ unioned as (
     union all
     select * from high_effort_repeat
     union all
-    select * from nps_below_20
-    union all
-    select * from csat_below_70
+    select alert_type, account_id, signal_type, signal_id, triggered_at, survey_owner_team
+    from threshold_breaches
     union all
     select * from health_drop_15
     union all

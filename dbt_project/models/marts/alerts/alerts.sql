@@ -2,7 +2,8 @@
     One row per alert: every rule of METRICS.md "Alerts", its owner as of the trigger, its due
     time and its follow-up. See _alerts__marts.yml.
 -#}
-{%- set a = var('chw')['alerts'] -%}
+{#- every alert type: vars.chw.alerts and one per metric threshold (vars.chw.program) -#}
+{%- set a = alert_rules() -%}
 
 with
 
