@@ -10,6 +10,10 @@ warehouse. After each successful run the pipeline copies every table and view of
 - a reader that opens the file after the swap sees the new copy, complete;
 - nobody ever sees a half-built copy: the temporary file has another name until it is whole.
 
+Personal data stays in the warehouse: columns that may hold it unredacted are not copied
+(`WITHHELD_COLUMNS`: the quarantined record as it arrived, whose e-mail addresses, phone numbers
+and names no pattern can make safe). Everything a BI tool reads has passed staging's redact_pii.
+
 Each mart is also exported to `serving/parquet/<table>.parquet` (written under a temporary name,
 then renamed), for tools that read Parquet rather than DuckDB.
 
@@ -35,6 +39,10 @@ PARQUET_SCHEMAS = ("marts",)
 # Bookkeeping inside the serving file: which tables were published when, from where.
 PUBLISH_LOG = "main.publish_log"
 STALE_TMP_SECONDS = 3600
+# Columns never published: (schema, table) -> columns. `audit.quarantine.record` is a rejected
+# record as it arrived (contacts' e-mail and full_name, comments before redaction): whoever needs
+# it reads the warehouse's audit schema; BI gets where it came from and why it was rejected.
+WITHHELD_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {("audit", "quarantine"): ("record",)}
 _counter = itertools.count(1)
 
 
@@ -122,6 +130,19 @@ def _source_relations(con: duckdb.DuckDBPyConnection, alias: str, schemas: tuple
     return [(str(s), str(n)) for s, n in rows]
 
 
+def _published_columns(con: duckdb.DuckDBPyConnection, alias: str, schema: str, name: str) -> str:
+    """The select list of a published relation: every column but the WITHHELD_COLUMNS, in order."""
+    withheld = {c.lower() for c in WITHHELD_COLUMNS.get((schema, name), ())}
+    if not withheld:
+        return "*"
+    columns = [str(c) for (c,) in con.execute(
+        "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ? "
+        "order by column_index",
+        [alias, schema, name],
+    ).fetchall()]
+    return ", ".join(_quote_ident(c) for c in columns if c.lower() not in withheld)
+
+
 def _attach_read_only(con: duckdb.DuckDBPyConnection, warehouse: Path, attempts: int, wait_seconds: float) -> str:
     """ATTACH the warehouse READ_ONLY under its catalog name (the file's stem, as dbt-duckdb names
     it); retry a little while another process holds its write lock. Returns the catalog name."""
@@ -185,7 +206,8 @@ def publish(
             for schema, name in relations:
                 rel = f"{_quote_ident(schema)}.{_quote_ident(name)}"
                 q = f"serving_new.{rel}"
-                con.execute(f"create table {q} as select * from {_quote_ident(source)}.{rel}")
+                columns = _published_columns(con, source, schema, name)
+                con.execute(f"create table {q} as select {columns} from {_quote_ident(source)}.{rel}")
                 (rows,) = con.execute(f"select count(*) from {q}").fetchone()
                 parquet = None
                 if schema in parquet_schemas:
