@@ -75,14 +75,19 @@ def export_env(paths: Paths) -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
+# The project's Dagster instance settings. Not at the project root: `dg dev` (make ui) runs there,
+# and Dagster warns about a dagster.yaml in the current folder that DAGSTER_HOME does not name.
+INSTANCE_CONFIG = PROJECT_ROOT / "orchestration" / "dagster.yaml"
+
+
 def instance_config(home: Path) -> str:
     """The project's dagster.yaml as the instance in `home` needs it: the event log's folder
     written out (a storage class is not told its instance's folder; see orchestration.event_log_storage)."""
-    config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    config = yaml.safe_load(INSTANCE_CONFIG.read_text())
     event_log = config.get("event_log_storage")
     if event_log:
         event_log.setdefault("config", {})["base_dir"] = str(Path(home).resolve() / "history" / "runs")
-    header = f"# Written from {PROJECT_ROOT / 'dagster.yaml'} (orchestration.pipeline.dagster_home): edit that file.\n"
+    header = f"# Written from {INSTANCE_CONFIG} (orchestration.pipeline.dagster_home): edit that file.\n"
     return header + yaml.safe_dump(config, sort_keys=False)
 
 

@@ -57,7 +57,7 @@ def test_instance_config_names_the_event_log_folder(tmp_path):
     assert (storage["module"], storage["class"]) == ("orchestration.event_log_storage", "PooledSqliteEventLogStorage")
     assert storage["config"]["base_dir"] == str(tmp_path.resolve() / "history" / "runs")
     # the rest is the project's file as it is
-    project = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    project = yaml.safe_load((PROJECT_ROOT / "orchestration" / "dagster.yaml").read_text())
     assert {k: v for k, v in config.items() if k != "event_log_storage"} == {
         k: v for k, v in project.items() if k != "event_log_storage"
     }

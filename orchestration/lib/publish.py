@@ -34,6 +34,7 @@ import duckdb
 
 SERVING_FILE = "chw.duckdb"  # not marts.duckdb: its catalog name would clash with the schema `marts`
 PARQUET_DIR = "parquet"
+NOTE_FILE = "README.txt"  # beside the serving file: what a BI user opening the folder reads
 DEFAULT_SCHEMAS = ("marts", "audit")
 PARQUET_SCHEMAS = ("marts",)
 # Bookkeeping inside the serving file: which tables were published when, from where.
@@ -245,6 +246,7 @@ def publish(
             if leftover.exists():
                 leftover.unlink()
 
+    _write_note(serving_dir, published_at)
     # A mart dropped from the warehouse no longer lingers as Parquet.
     keep = {t.parquet for t in tables if t.parquet is not None}
     for stale in parquet_dir.glob("*.parquet"):
@@ -257,6 +259,43 @@ def publish(
         seconds=time.monotonic() - started,
         published_at=published_at,
     )
+
+
+SERVING_NOTE = """\
+Customer Health Warehouse: the serving copy for BI tools (published {published_at} UTC)
+
+chw.duckdb          every table of the schemas marts and audit, written by DuckDB {duckdb_version}.
+                    Open it read-only with DuckDB {duckdb_major}.x:
+                      ATTACH '<this folder>/chw.duckdb' AS serving (READ_ONLY); USE serving;
+                      SELECT * FROM marts.metric_values LIMIT 5;
+parquet/<mart>.parquet   one file per mart (schema marts), for any Parquet reader (any DuckDB
+                    version, pandas/pyarrow, Spark, Power BI, Tableau).
+
+Older DuckDB (1.x) cannot open chw.duckdb. It says:
+  "IO Error: Trying to read a database file with version number ..., but we can only read
+   versions between ... The database file was created with a newer version of DuckDB."
+Then install duckdb {duckdb_version} in the BI tool's environment (for Superset: beside
+duckdb-engine), or read the marts from parquet/ instead:
+  SELECT * FROM '<this folder>/parquet/metric_values.parquet';
+
+A connection keeps reading the copy it opened; each publish replaces chw.duckdb as a whole.
+Reconnect to see a new publish: in a process that keeps connections open (a pool), close them all
+first, or attach the file in a new session (orchestration.lib.publish.connect_serving).
+
+No personal data: free text is redacted; the quarantined records as they arrived stay in the
+warehouse (audit.quarantine.record is not published).
+"""
+
+
+def _write_note(serving_dir: Path, published_at: str) -> None:
+    """serving/README.txt: which DuckDB reads the copy, what an older one says, and the Parquet
+    files any reader opens (written under a temporary name, then renamed, like the copy)."""
+    version = duckdb.__version__
+    text = SERVING_NOTE.format(published_at=published_at[:19].replace("T", " "), duckdb_version=version,
+                               duckdb_major=version.split(".")[0])
+    part = serving_dir / f".{NOTE_FILE}.tmp-{_tmp_suffix()}"
+    part.write_text(text)
+    os.replace(part, serving_dir / NOTE_FILE)
 
 
 def _fsync(path: Path) -> None:
