@@ -28,7 +28,7 @@ from tests.browser import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 420  # the code location loads in ~1-2 min on a busy 2-core machine
-LOCATION = "orchestration.definitions"
+LOCATION = "customer_health_warehouse"  # pyproject.toml, [tool.dg.project]
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads listening sockets from Linux /proc")
 

@@ -103,7 +103,7 @@ def _tmp_suffix() -> str:
 def _remove_stale_temporaries(serving_dir: Path, parquet_dir: Path) -> None:
     """Temporary files a crashed publish left behind (older than an hour: never a live one)."""
     cutoff = time.time() - STALE_TMP_SECONDS
-    candidates = list(serving_dir.glob(f"{SERVING_FILE}.tmp-*"))
+    candidates = list(serving_dir.glob(f"{SERVING_FILE}.tmp-*")) + list(serving_dir.glob(f".{NOTE_FILE}.tmp-*"))
     if parquet_dir.exists():
         candidates += list(parquet_dir.glob(".*.parquet.tmp-*"))
     for path in candidates:
