@@ -295,6 +295,12 @@ def test_wal_cut_short_is_survived(queued, landing, tmp_path):
     size = wal.stat().st_size
     assert size > 4096, f"the writer left a WAL of {size} bytes"
     os.truncate(wal, size * 3 // 4)  # inside the last transaction, the mart's new rows
+    # what the run will find (opened on copies): the first transaction replayed, the torn one not
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    shutil.copy(warehouse, probe / warehouse.name)
+    shutil.copy(wal, probe / wal.name)
+    assert leftover_relations(probe / warehouse.name) == ["marts.alerts__dbt_tmp"]
 
     rerun = run_cli("run", landing=landing, data=data)
     assert "Pipeline finished" in rerun.stdout, rerun.stdout[-3000:]
