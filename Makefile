@@ -47,9 +47,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 lock:
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 --no-header -o requirements.lock
 
-## make ui: the Dagster UI on 127.0.0.1:3000, over the runs `make run` recorded.
+## make ui: the Dagster UI on 127.0.0.1:3000 (`make ui UI_PORT=3001`: another port), over the runs `make run` recorded.
+UI_PORT ?= 3000
 ui: setup
-	$(BIN)/python -m orchestration.cli ui
+	$(BIN)/python -m orchestration.cli ui --port $(UI_PORT)
 
 ## make docs: dbt docs as one static HTML file (data/dbt_target/static_index.html).
 docs: setup

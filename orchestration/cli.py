@@ -122,12 +122,28 @@ def cmd_dbt(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """`dg dev` (what Dagster documents in place of `dagster dev`): the webserver on 127.0.0.1
+    only, the daemon, and the code location of pyproject.toml's [tool.dg.project]."""
     paths = current()
     export_env(paths)
-    dagster_home(paths)
+    dagster_home(paths)  # DAGSTER_HOME and its dagster.yaml (telemetry off, pools, event log)
     prepare_dbt(paths)
-    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    return subprocess.call([dagster, "dev", "-h", "127.0.0.1", "-p", str(args.port)], cwd=PROJECT_ROOT)
+    # This environment, activated for `dg dev` and every process it starts, as `source
+    # .venv/bin/activate` would: `make ui` runs from a plain shell, and what the code location
+    # or dg looks up on PATH (dbt) or compares with the project's .venv must be this one.
+    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
+    env = {**os.environ, "VIRTUAL_ENV": os.path.dirname(bin_dir),
+           "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    env.pop("PYTHONHOME", None)
+    log(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
+    proc = subprocess.Popen(
+        [os.path.join(bin_dir, "dg"), "dev", "--host", "127.0.0.1", "--port", str(args.port)],
+        cwd=PROJECT_ROOT, env=env,
+    )
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached `dg dev` too: let it stop its services, quietly
+        return proc.wait()
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -157,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(func=cmd_dbt)
     ui = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--port", type=int, default=int(os.environ.get("CHW_UI_PORT") or 3000),
+                    help="the UI's port on 127.0.0.1 (default: CHW_UI_PORT, else 3000)")
     ui.set_defaults(func=cmd_ui)
     sub.add_parser("docs", help="dbt docs generate --static").set_defaults(func=cmd_docs)
     args = parser.parse_args(argv)

@@ -75,11 +75,16 @@ def export_env(paths: Paths) -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
+# The project's Dagster instance settings. Not at the project root: `dg dev` (make ui) runs there,
+# and Dagster warns about a dagster.yaml in the current folder that DAGSTER_HOME does not name.
+INSTANCE_CONFIG = PROJECT_ROOT / "orchestration" / "dagster.yaml"
+
+
 def instance_config(home: Path) -> str:  # noqa: ARG001 (the instance folder: kept for callers)
     """The project's dagster.yaml as the instance in `home` is given it (Dagster reads an
     instance's settings from $DAGSTER_HOME/dagster.yaml only)."""
-    config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
-    header = f"# Written from {PROJECT_ROOT / 'dagster.yaml'} (orchestration.pipeline.dagster_home): edit that file.\n"
+    config = yaml.safe_load(INSTANCE_CONFIG.read_text())
+    header = f"# Written from {INSTANCE_CONFIG} (orchestration.pipeline.dagster_home): edit that file.\n"
     return header + yaml.safe_dump(config, sort_keys=False)
 
 

@@ -7,7 +7,9 @@ meets in operation:
    interrupted (SIGINT, Ctrl-C), which stops at once and says what it left;
 3. DuckDB under a memory limit too low for the build (CHW_DUCKDB_MEMORY_LIMIT);
 4. an extract with ~30 % invalid survey responses: the blocking check holds back that day's
-   health scoring while the other days proceed.
+   health scoring while the other days proceed;
+5. a write-ahead log cut short beside the warehouse (a writer that died mid-write): the next run
+   recovers.
 
 Full runs cost minutes on a loaded 2-core machine, so the runs are shared: the queued pair of
 runs (1) builds the reference warehouse, and (2) and (3) start from copies of it, which also gives
@@ -264,6 +266,48 @@ def test_memory_limit_too_low_fails_clearly_and_keeps_previous_marts(queued, lan
     assert marts(table_fingerprints(serving_file(data))) == before_serving
     assert marts(table_fingerprints(data / "warehouse.duckdb")) == before_marts
     assert leftover_relations(data / "warehouse.duckdb") == []
+
+
+# A writer that dies mid-write, as dbt does when killed: it replaces a mart with itself and leaves
+# a temporary relation, in two transactions logged to the WAL and never checkpointed.
+WAL_WRITER = textwrap.dedent("""
+    import os, sys
+    import duckdb
+    con = duckdb.connect(sys.argv[1])
+    con.execute("set checkpoint_threshold = '100GB'")  # keep every change in the WAL
+    con.execute("create table marts.alerts__dbt_tmp as select * from marts.alerts")
+    con.execute("create or replace table marts.metric_values as select * from marts.metric_values")
+    os._exit(0)  # no close, no checkpoint: the process is gone, the WAL stays
+""")
+
+
+def test_wal_cut_short_is_survived(queued, landing, tmp_path):
+    """The warehouse's write-ahead log cut in the middle of its last transaction (what a crash or
+    a full disk leaves: an entry written half). DuckDB replays the complete entries and drops the
+    torn tail (on DuckDB 2.0.0; a WAL whose bytes were overwritten fails its checksum instead, and
+    the warehouse must be restored), so the next run opens the warehouse, succeeds, drops the
+    leftover temporary relation and ends with the reference marts and serving copy."""
+    data = tmp_path / "data"
+    shutil.copytree(queued["data"], data)
+    warehouse = data / "warehouse.duckdb"
+    wal = warehouse.with_name(warehouse.name + ".wal")
+    subprocess.run([sys.executable, "-c", WAL_WRITER, str(warehouse)], check=True, timeout=300)
+    size = wal.stat().st_size
+    assert size > 4096, f"the writer left a WAL of {size} bytes"
+    os.truncate(wal, size * 3 // 4)  # inside the last transaction, the mart's new rows
+    # what the run will find (opened on copies): the first transaction replayed, the torn one not
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    shutil.copy(warehouse, probe / warehouse.name)
+    shutil.copy(wal, probe / wal.name)
+    assert leftover_relations(probe / warehouse.name) == ["marts.alerts__dbt_tmp"]
+
+    rerun = run_cli("run", landing=landing, data=data)
+    assert "Pipeline finished" in rerun.stdout, rerun.stdout[-3000:]
+    assert leftover_relations(warehouse) == []
+    reference = marts(queued["fingerprints"])
+    assert marts(table_fingerprints(warehouse)) == reference
+    assert marts(table_fingerprints(serving_file(data))) == reference
 
 
 INGEST_ONE_DAY = textwrap.dedent("""

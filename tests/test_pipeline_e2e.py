@@ -83,11 +83,15 @@ def test_ingest_ran_in_a_child_process_and_transform_in_the_pipeline_process(pip
 
 
 def test_the_first_runs_serving_copy_holds_every_mart_as_built(pipeline):
-    """Published after the last dbt step: every marts and audit table of the warehouse, same rows."""
+    """Published after the last dbt step: every marts and audit table of the warehouse, same rows
+    (audit.quarantine without the records as they arrived, which hold personal data: same count)."""
     built = {name: fp for name, fp in pipeline["fingerprints"].items() if name.split(".")[0] in ("marts", "audit")}
     served = {name: fp for name, fp in pipeline["serving_fingerprints"].items() if name in built}
     assert "marts.health_score_evidence" in built
-    assert served == built
+    assert served.keys() == built.keys()
+    assert {k: v for k, v in served.items() if k != "audit.quarantine"} == \
+        {k: v for k, v in built.items() if k != "audit.quarantine"}
+    assert served["audit.quarantine"][0] == built["audit.quarantine"][0] > 0
 
 
 def test_every_landing_file_is_in_the_load_log(pipeline, con):

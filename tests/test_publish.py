@@ -256,3 +256,118 @@ def test_busy_writer_is_a_clear_error_and_the_old_copy_stays(tmp_path):
         writer.wait(timeout=30)
     assert read_in_subprocess(serving, "select count(*) from marts.metric_values") == [[100]]
     assert leftovers(serving) == []
+
+
+PERSONAL = ("jürgen.müller@beispiel.de", "020 7946 0958", "Jürgen Müller")
+
+
+def test_serving_copy_holds_no_personal_data(tmp_path):
+    """A quarantined survey comment and contact (record as it arrived, with e-mail, phone and
+    name) stay in the warehouse's audit schema; nothing in the serving copy or its Parquet
+    files holds them, while BI still sees which record was rejected and why."""
+    wh = make_warehouse(tmp_path / "warehouse.duckdb", version=1)
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute(
+            "create table audit.quarantine (source varchar, entity varchar, extract_date date, file varchar, "
+            "row_number bigint, reason varchar, record varchar)"
+        )
+        con.executemany("insert into audit.quarantine values (?, ?, date '2026-10-31', ?, ?, ?, ?)", [
+            ("survey", "responses", "survey/responses/2026-10-31/r.csv", 3, "out of scale: score '99'",
+             json.dumps({"response_id": "r3", "score": "99",
+                         "comment": f"call {PERSONAL[1]} or mail {PERSONAL[0]}"}, ensure_ascii=False)),
+            ("crm", "contacts", "crm/contacts/2026-10-31/c.csv", 7, "missing required value: account_id",
+             json.dumps({"contact_id": "c7", "email": PERSONAL[0], "full_name": PERSONAL[2]}, ensure_ascii=False)),
+        ])
+    finally:
+        con.close()
+
+    result = publish(wh, tmp_path / "serving")
+    assert result.rows_of("audit.quarantine") == 2
+    serving = connect_serving(tmp_path / "serving")
+    try:
+        assert serving.execute(
+            "select entity, row_number, reason from audit.quarantine order by 1"
+        ).fetchall() == [("contacts", 7, "missing required value: account_id"),
+                         ("responses", 3, "out of scale: score '99'")]
+        # every text column of every published table, searched for the personal data
+        found = []
+        for schema, table, column in serving.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "where database_name = 'serving' and data_type = 'VARCHAR'"
+        ).fetchall():
+            for value in PERSONAL:
+                (n,) = serving.execute(
+                    f'select count(*) from "{schema}"."{table}" where contains("{column}", ?)', [value]
+                ).fetchone()
+                if n:
+                    found.append(f"{schema}.{table}.{column}: {value}")
+        assert found == []
+    finally:
+        serving.close()
+    for parquet in result.parquet_files:
+        text = duckdb.execute(f"select string_agg(cast(t as varchar), ' ') from '{parquet}' as t").fetchone()[0] or ""
+        assert not any(value in text for value in PERSONAL), parquet
+    # the full record stays where it came from
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("select count(*) from audit.quarantine where contains(record, ?)",
+                           [PERSONAL[0]]).fetchone() == (2,)
+    finally:
+        con.close()
+
+
+POOLED_READER = """
+import json, sys, duckdb
+from orchestration.lib.publish import connect_serving
+path = sys.argv[1]
+held = duckdb.connect(path, read_only=True)  # a pooled connection (duckdb-engine, a BI server)
+out = {"held_before": held.execute("select count(*) from marts.metric_values").fetchone()[0]}
+print(json.dumps(out), flush=True)
+sys.stdin.readline()  # the pipeline publishes a new copy meanwhile
+# another plain connect while one is open: DuckDB hands out the database this process has open
+again = duckdb.connect(path, read_only=True)
+out["plain_connect_while_held"] = again.execute("select count(*) from marts.metric_values").fetchone()[0]
+fresh = connect_serving(path)  # what the README tells a long-lived process to use
+out["connect_serving_while_held"] = fresh.execute("select count(*) from marts.metric_values").fetchone()[0]
+fresh.close()
+again.close()
+held.close()  # every plain connection closed: the next connect opens the file anew
+reopened = duckdb.connect(path, read_only=True)
+out["plain_connect_after_closing_all"] = reopened.execute("select count(*) from marts.metric_values").fetchone()[0]
+print(json.dumps(out), flush=True)
+"""
+
+
+def test_a_process_holding_an_old_connection_reads_the_new_copy_as_documented(tmp_path):
+    """DuckDB caches the databases a process has open: a plain `duckdb.connect(path)` in a process
+    that still holds a connection to the serving file returns the old copy after a swap. A fresh
+    `connect_serving` in that same process sees the new copy (it attaches the file anew), and so
+    does a plain connect once every connection was closed. The README's BI section says so."""
+    wh = make_warehouse(tmp_path / "warehouse.duckdb", version=1)
+    serving = tmp_path / "serving"
+    publish(wh, serving)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", POOLED_READER, str(serving_file(serving))], cwd=ROOT,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert json.loads(proc.stdout.readline()) == {"held_before": 100}
+        make_warehouse(wh, version=2)
+        publish(wh, serving)
+        out, err = proc.communicate("go\n", timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert json.loads(out.splitlines()[-1]) == {
+        "held_before": 100,
+        "plain_connect_while_held": 100,  # DuckDB's per-process cache: the old copy
+        "connect_serving_while_held": 200,
+        "plain_connect_after_closing_all": 200,
+    }
+    readme = (ROOT / "README.md").read_text()
+    bi = readme[readme.index("## Serving BI tools"):]
+    bi = bi[: bi.index("\n## ", 1)]
+    assert "connect_serving" in bi and "pool" in bi.lower() and "reconnect" in bi.lower(), \
+        "README's BI section does not tell a long-lived reader how to see the new copy"

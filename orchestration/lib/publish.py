@@ -10,6 +10,10 @@ warehouse. After each successful run the pipeline copies every table and view of
 - a reader that opens the file after the swap sees the new copy, complete;
 - nobody ever sees a half-built copy: the temporary file has another name until it is whole.
 
+Personal data stays in the warehouse: columns that may hold it unredacted are not copied
+(`WITHHELD_COLUMNS`: the quarantined record as it arrived, whose e-mail addresses, phone numbers
+and names no pattern can make safe). Everything a BI tool reads has passed staging's redact_pii.
+
 Each mart is also exported to `serving/parquet/<table>.parquet` (written under a temporary name,
 then renamed), for tools that read Parquet rather than DuckDB.
 
@@ -30,11 +34,16 @@ import duckdb
 
 SERVING_FILE = "chw.duckdb"  # not marts.duckdb: its catalog name would clash with the schema `marts`
 PARQUET_DIR = "parquet"
+NOTE_FILE = "README.txt"  # beside the serving file: what a BI user opening the folder reads
 DEFAULT_SCHEMAS = ("marts", "audit")
 PARQUET_SCHEMAS = ("marts",)
 # Bookkeeping inside the serving file: which tables were published when, from where.
 PUBLISH_LOG = "main.publish_log"
 STALE_TMP_SECONDS = 3600
+# Columns never published: (schema, table) -> columns. `audit.quarantine.record` is a rejected
+# record as it arrived (contacts' e-mail and full_name, comments before redaction): whoever needs
+# it reads the warehouse's audit schema; BI gets where it came from and why it was rejected.
+WITHHELD_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {("audit", "quarantine"): ("record",)}
 _counter = itertools.count(1)
 
 
@@ -94,7 +103,7 @@ def _tmp_suffix() -> str:
 def _remove_stale_temporaries(serving_dir: Path, parquet_dir: Path) -> None:
     """Temporary files a crashed publish left behind (older than an hour: never a live one)."""
     cutoff = time.time() - STALE_TMP_SECONDS
-    candidates = list(serving_dir.glob(f"{SERVING_FILE}.tmp-*"))
+    candidates = list(serving_dir.glob(f"{SERVING_FILE}.tmp-*")) + list(serving_dir.glob(f".{NOTE_FILE}.tmp-*"))
     if parquet_dir.exists():
         candidates += list(parquet_dir.glob(".*.parquet.tmp-*"))
     for path in candidates:
@@ -120,6 +129,19 @@ def _source_relations(con: duckdb.DuckDBPyConnection, alias: str, schemas: tuple
         [alias, *schemas, alias, *schemas],
     ).fetchall()
     return [(str(s), str(n)) for s, n in rows]
+
+
+def _published_columns(con: duckdb.DuckDBPyConnection, alias: str, schema: str, name: str) -> str:
+    """The select list of a published relation: every column but the WITHHELD_COLUMNS, in order."""
+    withheld = {c.lower() for c in WITHHELD_COLUMNS.get((schema, name), ())}
+    if not withheld:
+        return "*"
+    columns = [str(c) for (c,) in con.execute(
+        "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ? "
+        "order by column_index",
+        [alias, schema, name],
+    ).fetchall()]
+    return ", ".join(_quote_ident(c) for c in columns if c.lower() not in withheld)
 
 
 def _attach_read_only(con: duckdb.DuckDBPyConnection, warehouse: Path, attempts: int, wait_seconds: float) -> str:
@@ -185,7 +207,8 @@ def publish(
             for schema, name in relations:
                 rel = f"{_quote_ident(schema)}.{_quote_ident(name)}"
                 q = f"serving_new.{rel}"
-                con.execute(f"create table {q} as select * from {_quote_ident(source)}.{rel}")
+                columns = _published_columns(con, source, schema, name)
+                con.execute(f"create table {q} as select {columns} from {_quote_ident(source)}.{rel}")
                 (rows,) = con.execute(f"select count(*) from {q}").fetchone()
                 parquet = None
                 if schema in parquet_schemas:
@@ -223,6 +246,7 @@ def publish(
             if leftover.exists():
                 leftover.unlink()
 
+    _write_note(serving_dir, published_at)
     # A mart dropped from the warehouse no longer lingers as Parquet.
     keep = {t.parquet for t in tables if t.parquet is not None}
     for stale in parquet_dir.glob("*.parquet"):
@@ -235,6 +259,43 @@ def publish(
         seconds=time.monotonic() - started,
         published_at=published_at,
     )
+
+
+SERVING_NOTE = """\
+Customer Health Warehouse: the serving copy for BI tools (published {published_at} UTC)
+
+chw.duckdb          every table of the schemas marts and audit, written by DuckDB {duckdb_version}.
+                    Open it read-only with DuckDB {duckdb_major}.x:
+                      ATTACH '<this folder>/chw.duckdb' AS serving (READ_ONLY); USE serving;
+                      SELECT * FROM marts.metric_values LIMIT 5;
+parquet/<mart>.parquet   one file per mart (schema marts), for any Parquet reader (any DuckDB
+                    version, pandas/pyarrow, Spark, Power BI, Tableau).
+
+Older DuckDB (1.x) cannot open chw.duckdb. It says:
+  "IO Error: Trying to read a database file with version number ..., but we can only read
+   versions between ... The database file was created with a newer version of DuckDB."
+Then install duckdb {duckdb_version} in the BI tool's environment (for Superset: beside
+duckdb-engine), or read the marts from parquet/ instead:
+  SELECT * FROM '<this folder>/parquet/metric_values.parquet';
+
+A connection keeps reading the copy it opened; each publish replaces chw.duckdb as a whole.
+Reconnect to see a new publish: in a process that keeps connections open (a pool), close them all
+first, or attach the file in a new session (orchestration.lib.publish.connect_serving).
+
+No personal data: free text is redacted; the quarantined records as they arrived stay in the
+warehouse (audit.quarantine.record is not published).
+"""
+
+
+def _write_note(serving_dir: Path, published_at: str) -> None:
+    """serving/README.txt: which DuckDB reads the copy, what an older one says, and the Parquet
+    files any reader opens (written under a temporary name, then renamed, like the copy)."""
+    version = duckdb.__version__
+    text = SERVING_NOTE.format(published_at=published_at[:19].replace("T", " "), duckdb_version=version,
+                               duckdb_major=version.split(".")[0])
+    part = serving_dir / f".{NOTE_FILE}.tmp-{_tmp_suffix()}"
+    part.write_text(text)
+    os.replace(part, serving_dir / NOTE_FILE)
 
 
 def _fsync(path: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import (
+    DagsterDbtProjectPreparer,
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliInvocation,
@@ -39,7 +40,22 @@ for _key, _value in current().dbt_env().items():
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=os.environ["DBT_TARGET_PATH"]
 )
-dbt_project.prepare_if_dev()
+
+
+class ProjectDbtPreparer(DagsterDbtProjectPreparer):
+    """Under `dg dev` (make ui) the manifest is prepared when the code location loads.
+    dagster-dbt's own preparer runs the `dbt` it finds on PATH, which a shell without the
+    virtualenv activated does not have ("The dbt executable 'dbt' was not found"). This one runs
+    the pipeline's preparation: this environment's dbt, and no parse at all when the project is
+    unchanged since the last one (orchestration.pipeline.prepare_dbt)."""
+
+    def prepare(self, project: DbtProject) -> None:
+        from orchestration.pipeline import prepare_dbt  # the pipeline imports these definitions
+
+        prepare_dbt(current())
+
+
+ProjectDbtPreparer().prepare_if_dev(dbt_project)
 
 WAREHOUSE_POOL = "warehouse"
 SCORED_SELECT = "source:models+"
