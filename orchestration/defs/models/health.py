@@ -154,31 +154,53 @@ def _meta(value):
     return None if value is None or pd.isna(value) else float(value)
 
 
-@dg.asset(
-    key=["models", "health_weights"],
-    group_name="models",
-    kinds={"python", "scikit-learn"},
-    deps=[dg.AssetKey(["intermediate", "int_health__components"]), dg.AssetKey(["intermediate", "int_health__renewals"]),
-          dg.AssetKey(["intermediate", "int_health__model_inputs"]),
-          dg.AssetKey(["intermediate", "int_health__expansions"])],
-    pool=WAREHOUSE_POOL,
-    description=(
+_FIT_DEPS = [dg.AssetKey(["intermediate", t]) for t in
+             ("int_health__components", "int_health__renewals", "int_health__model_inputs", "int_health__expansions")]
+# one Python step writes five files dbt reads as five sources: one asset each (dagster-dbt maps
+# every source to its own asset key)
+MODEL_OUTPUTS = {
+    "health_weights": (
         "Health component weights fitted by logistic regression on account-days 30-90 days before a renewal, "
-        "labelled by churn, validated in time (earlier renewals fit, later ones score); and the churn and "
-        "expansion models (regularized logistic regression or monotone gradient boosting, whichever wins "
-        "forward in time; calibrated out of time; bands at 3x / 1.5x the base churn rate), scoring every "
-        "account-day with its top drivers, judged on the latest renewals held out. Defaults from "
-        "vars.chw.health below min_renewals_for_fit. Writes <models>/health_weights.parquet, "
-        "health_model_evidence.parquet, health_risk.parquet, health_risk_drivers.parquet, "
-        "health_reliability.parquet and health_model_heldout.parquet."
-    ),
+        "labelled by churn, validated in time (earlier renewals fit, later ones score); defaults from "
+        "vars.chw.health.weights below min_renewals_for_fit. <models>/health_weights.parquet and "
+        "health_model_evidence.parquet."),
+    "health_risk": (
+        "Churn probability and expansion propensity per account-day from the models learned on the history "
+        "(regularized logistic regression or monotone gradient boosting, whichever wins forward in time; "
+        "calibrated out of time; bands at 3x / 1.5x the base churn rate). Null below min_renewals_for_fit. "
+        "<models>/health_risk.parquet."),
+    "health_risk_drivers": (
+        "The churn model's top three drivers per account-day of the last explain_days days (signed log-odds "
+        "contributions). <models>/health_risk_drivers.parquet."),
+    "health_reliability": (
+        "Predicted vs observed churn by decile on the renewals held out in time. <models>/health_reliability.parquet."),
+    "health_model_heldout": (
+        "The churn and expansion models' evidence on the renewals held out in time: model kind and why, AUC, "
+        "PR-AUC, Brier, calibration error, red-band lift, share green, churners below green 60-90 days ahead, "
+        "median lead time, expansion AUC and lift. <models>/health_model_heldout.parquet."),
+}
+
+
+@dg.multi_asset(
+    name="health_models",
+    specs=[
+        dg.AssetSpec(["models", name], group_name="models", kinds={"python", "scikit-learn"}, deps=_FIT_DEPS,
+                     description=text, skippable=False)
+        for name, text in MODEL_OUTPUTS.items()
+    ],
+    pool=WAREHOUSE_POOL,
 )
-def health_weights(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def health_weights(context: dg.AssetExecutionContext):
+    """The weight fit and the churn and expansion models: one fit, five outputs."""
     paths = current()
     result = write_health_weights(paths.warehouse, paths.models)
     if result.reason:
         context.log.info(f"health weights: defaults kept ({result.reason})")
-    return dg.MaterializeResult(
+    models = result.models
+    if models is not None and not models.in_force:
+        context.log.info(f"churn model: not in force ({models.churn.reason}); configured weights and bands kept")
+    yield dg.MaterializeResult(
+        asset_key=["models", "health_weights"],
         metadata={
             "source": result.source,
             "n_renewals": result.n_renewals,
@@ -190,9 +212,22 @@ def health_weights(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "auc_default_weights_validation": _meta(result.auc_default_validation),
             "weights": dg.MetadataValue.json({k: round(v, 4) for k, v in result.weights.items()}),
             "reason": result.reason or "fitted",
-            **_model_metadata(result.models),
-        }
+        },
     )
+    in_force = bool(models is not None and models.in_force)
+    yield dg.MaterializeResult(
+        asset_key=["models", "health_risk"],
+        metadata={"model_in_force": in_force, "rows": len(models.risk) if models is not None else 0,
+                  "model_kind": models.churn.model.kind if in_force else "default"},
+    )
+    yield dg.MaterializeResult(asset_key=["models", "health_risk_drivers"],
+                               metadata={"rows": len(models.drivers) if models is not None else 0})
+    yield dg.MaterializeResult(
+        asset_key=["models", "health_reliability"],
+        metadata={"reliability": dg.MetadataValue.md(models.reliability.to_markdown(index=False))
+                  if models is not None else ""},
+    )
+    yield dg.MaterializeResult(asset_key=["models", "health_model_heldout"], metadata=_model_metadata(models))
 
 
 def _model_metadata(models: churn_model.ModelRun | None) -> dict[str, Any]:
