@@ -131,6 +131,11 @@ def test_cold_start_keeps_the_defaults():
     assert result.drivers.empty
     ev = result.evidence.set_index("measure")
     assert ev.loc["model_kind", "value_text"] == "default"
+    # enough renewals but too few churned among them: nothing to learn from, defaults too
+    inputs, renewals, expansions = synthetic(120, seed=3)
+    renewals["churned"] = renewals.index < 12
+    rare = cm.run(inputs, renewals, expansions, health_cfg())
+    assert not rare.in_force and "min_events" in rare.churn.reason
 
 
 def test_deterministic():

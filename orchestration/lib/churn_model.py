@@ -308,6 +308,13 @@ def fit_outcome_model(
     if len(np.unique(y)) < 2:
         out.reason = "renewals of one outcome only"
         return out
+    # a few dozen features learn nothing from a handful of events (the demo: 12 churned of 312
+    # renewals, which left the calibrated model flat and the red band empty)
+    min_events = int(cfg.get("min_events", 40))
+    rarer = min(out.n_positive, out.n_renewals - out.n_positive)
+    if rarer < min_events:
+        out.reason = f"{rarer} renewals of the rarer outcome ({outcome}: {out.n_positive} of {out.n_renewals}) < min_events {min_events}"
+        return out
     w = renewal_weights(rows)
     train_share = 1.0 - validation_share
     inner = float(cfg.get("inner_fit_share", 0.65))
@@ -326,7 +333,7 @@ def fit_outcome_model(
         est = _fit(kind, x[a], y[a], w[a], cfg)
         inner_logits[kind] = _logit_of(kind, est, x[b])
         selection[kind] = _auc(y[b], inner_logits[kind], w[b]) or 0.5
-    margin = float(cfg.get("selection_margin", 0.005))
+    margin = float(cfg.get("selection_margin", 0.02))
     kind = candidates[0]
     for k in candidates[1:]:
         if selection[k] > selection[kind] + margin:
