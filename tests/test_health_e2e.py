@@ -415,6 +415,13 @@ def test_score_properties(runs):
     assert query(data, "select count(*), sum(weight) from marts.health_weights") == [(6, pytest.approx(1.0))]
     measures = {r[0] for r in query(data, "select measure from marts.health_score_evidence")}
     assert {"auc_churn_30_60d", "red_churn_multiple", "green_share", "median_lead_days_first_red_to_churn"} <= measures
+    # the churn model's held-out measures are always there; with 8 accounts no model is in force
+    assert {"auc", "pr_auc", "brier", "red_band_lift", "share_green", "churners_below_green_pct", "median_lead_days",
+            "expansion_auc", "expansion_lift"} <= measures
+    assert query(data, "select value_text from marts.health_score_evidence where measure = 'model_kind'") == [
+        ("default",)]
+    assert query(data, "select count(*) from marts.account_health where churn_probability is not null") == [(0,)]
+    assert query(data, "select count(*) from marts.account_risk_drivers") == [(0,)]
 
 
 def test_scores_are_as_of_later_extracts_change_no_past_day(runs):

@@ -442,6 +442,12 @@ EVIDENCE_COLUMNS = ["measure", "segment_type", "segment_value", "value", "goal",
                     "value_text"]
 
 
+CHURN_MEASURES = ["auc", "pr_auc", "brier", "calibration_error", "base_rate_heldout", "base_rate_fit", "red_band_lift",
+                  "share_green", "share_red", "churners_below_green_pct", "median_lead_days"]
+EXPANSION_MEASURES = ["auc", "pr_auc", "brier", "calibration_error", "base_rate_heldout", "base_rate_fit",
+                      "high_band_lift", "lift_top_decile"]
+
+
 def _eval_points(rows: pd.DataFrame, days_before: int) -> np.ndarray:
     """Per renewal, the position of its training row nearest `days_before` days ahead (ties: the later day)."""
     dist = (rows["days_before"].astype(int) - days_before).abs().to_numpy()
@@ -658,7 +664,9 @@ def _run(inputs: pd.DataFrame, renewals: pd.DataFrame, expansions: pd.DataFrame,
     why = churn.reason or _why(churn)
     add("model_kind", None, churn.n_renewals, kind)
     add("model_selection", None, churn.n_renewals, why)
-    for name, (value, n_obs) in churn_m.items():
+    # every measure on every run (null without a model), so a reader never finds one missing
+    for name in CHURN_MEASURES:
+        value, n_obs = churn_m.get(name, (None, 0))
         add(name, value, n_obs, goal=model_goals.get(name))
     if churn.model:
         add("red_threshold_probability", churn.model.thresholds["red"], churn.n_renewals)
@@ -666,7 +674,8 @@ def _run(inputs: pd.DataFrame, renewals: pd.DataFrame, expansions: pd.DataFrame,
         add("base_churn_rate_fitted", churn.model.base_rate, churn.n_renewals)
     add("expansion_model_kind", None, expansion.n_renewals,
         expansion.model.kind if expansion.model else f"none: {expansion.reason}")
-    for name, (value, n_obs) in exp_m.items():
+    for name in EXPANSION_MEASURES:
+        value, n_obs = exp_m.get(name, (None, 0))
         add({"auc": "expansion_auc", "lift_top_decile": "expansion_lift"}.get(name, f"expansion_{name}"), value, n_obs)
     if expansion.model:
         add("expansion_high_threshold_propensity", expansion.model.thresholds["high"], expansion.n_renewals)
