@@ -17,8 +17,9 @@ What it does, in order (`fit_outcome_model`):
    (HistGradientBoostingClassifier, monotonic_cst), and the later part picks the one with the
    higher AUC (ties -> the linear model, simpler and exactly explainable).
 4. Calibration, forward in time: a Platt (or isotonic) map from the raw score to a probability,
-   fitted on predictions for renewals the model had not seen (the inner validation part, and for
-   the production model also the held-out part).
+   fitted on the same estimator's predictions for later renewals it had not seen. The evidence
+   judges the inner fit calibrated on the inner validation part; the model in force is fitted
+   on every renewal before the held-out part and calibrated on that latest part.
 5. Bands from the probability: red >= red_multiple x the base churn rate of the history fitted
    on, yellow >= yellow_multiple x, else green; recomputed at every fit.
 6. Explanations: per account-day the top drivers, by feature group, in log-odds of the raw model:
@@ -194,8 +195,8 @@ def _tree(cfg: Mapping, random_state: int):
     return HistGradientBoostingClassifier(
         learning_rate=float(cfg.get("learning_rate", 0.05)),
         max_iter=int(cfg.get("max_iter", 100)),
-        max_leaf_nodes=int(cfg.get("max_leaf_nodes", 15)),
-        min_samples_leaf=int(cfg.get("min_samples_leaf", 40)),
+        max_leaf_nodes=int(cfg.get("max_leaf_nodes", 8)),
+        min_samples_leaf=int(cfg.get("min_samples_leaf", 100)),
         l2_regularization=float(cfg.get("l2_regularization", 1.0)),
         monotonic_cst=[sign for _, sign in FEATURES.values()],
         early_stopping=False,
@@ -328,9 +329,9 @@ def fit_outcome_model(
 
     # 1. select on the inner validation block (forward in time)
     candidates = list(cfg.get("candidates", ["logistic", "gradient_boosting"]))
-    selection, inner_logits = {}, {}
+    selection, inner_logits, inner_models = {}, {}, {}
     for kind in candidates:
-        est = _fit(kind, x[a], y[a], w[a], cfg)
+        est = inner_models[kind] = _fit(kind, x[a], y[a], w[a], cfg)
         inner_logits[kind] = _logit_of(kind, est, x[b])
         selection[kind] = _auc(y[b], inner_logits[kind], w[b]) or 0.5
     margin = float(cfg.get("selection_margin", 0.02))
@@ -339,30 +340,32 @@ def fit_outcome_model(
         if selection[k] > selection[kind] + margin:
             kind = k
 
-    # 2. the evaluation model: fitted on all earlier renewals, calibrated on the inner block's
-    #    out-of-time predictions, judged on the held-out block
+    # Each calibrator maps the raw scores of the very estimator it serves, on renewals after the
+    # ones that estimator was fitted on (a map fitted on one fit's scores and applied to a refit's
+    # was overconfident: a refit on more renewals spreads its log-odds wider).
+    # 2. the evaluation model: the inner fit, calibrated on the inner validation block, judged on
+    #    the held-out block
     ab = a | b
-    eval_est = _fit(kind, x[ab], y[ab], w[ab], cfg)
+    eval_est = inner_models[kind]
     eval_cal = fit_calibrator(inner_logits[kind], y[b], w[b], method)
     eval_base = float(np.average(y[ab], weights=w[ab]))
-    medians_ab = np.nanmedian(np.where(np.isnan(x[ab]), np.nan, x[ab]), axis=0)
+    medians_ab = np.nanmedian(x[ab], axis=0)
     out.evaluation = OutcomeModel(outcome, kind, eval_est, eval_cal, eval_base,
-                                  {k: v * eval_base for k, v in bands.items()}, medians_ab, selection)
+                                  {k: v * eval_base for k, v in bands.items()},
+                                  np.where(np.isnan(medians_ab), 0.0, medians_ab), selection)
 
-    # 3. the production model: every resolved renewal; calibrated on every out-of-time
-    #    prediction there is (inner block from the inner fit, held-out block from the evaluation fit)
-    final_est = _fit(kind, x, y, w, cfg)
-    if c.any():
-        cal_logit = np.concatenate([inner_logits[kind], _logit_of(kind, eval_est, x[c])])
-        cal_y, cal_w = np.concatenate([y[b], y[c]]), np.concatenate([w[b], w[c]])
+    # 3. the model in force: fitted on every renewal before the held-out block, calibrated on the
+    #    held-out block (the latest renewals: the calibration follows drift), bands from the base
+    #    rate of the whole history. Without a held-out block of both outcomes: the evaluation model.
+    if c.any() and len(np.unique(y[c])) == 2:
+        final_est = _fit(kind, x[ab], y[ab], w[ab], cfg)
+        final_cal = fit_calibrator(_logit_of(kind, final_est, x[c]), y[c], w[c], method)
     else:
-        cal_logit, cal_y, cal_w = inner_logits[kind], y[b], w[b]
-    final_cal = fit_calibrator(cal_logit, cal_y, cal_w, method)
+        final_est, final_cal = eval_est, eval_cal
     base = float(np.average(y, weights=w))
     medians = np.nanmedian(x, axis=0)
     out.model = OutcomeModel(outcome, kind, final_est, final_cal, base, {k: v * base for k, v in bands.items()},
                              np.where(np.isnan(medians), 0.0, medians), selection)
-    out.evaluation.medians = np.where(np.isnan(medians_ab), 0.0, medians_ab)
     return out
 
 
