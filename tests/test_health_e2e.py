@@ -11,11 +11,14 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 from orchestration.defs.models.health import write_health_evidence, write_health_weights
@@ -93,6 +96,11 @@ def build_world():
         "completed_at": ts(dt.date(2025, 3, 11), 9), "related_type": "survey_response", "related_id": "r_det1",
         "outcome": "called"}))
     response("r_prom1", "s_nps", "A1", 9, dt.date(2025, 4, 20))
+    # expansion_opportunity of A2 (run 3, where the expansion model flags it) followed up within its 7 days
+    deltas["tasks"].append((dt.date(2025, 6, 18), {
+        "task_id": "t_exp", "account_id": "A2", "owner_id": "csm1", "created_at": ts(dt.date(2025, 6, 16), 12),
+        "completed_at": ts(dt.date(2025, 6, 18), 15), "related_type": "alert",
+        "related_id": alert_id("expansion_opportunity", "account_expansion", "A2:2025-06-16"), "outcome": "upsell call"}))
     # a detractor after the CSM changed (csm2), an open task only -> overdue
     response("r_det2", "s_nps", "A1", 4, dt.date(2025, 5, 5))
     deltas["tasks"].append((dt.date(2025, 5, 6), {
@@ -249,10 +257,12 @@ def dbt(tmp: Path, data: Path, *args: str) -> None:
 
 # this area's models only (others' marts may need inputs this data set does not build)
 UPSTREAM = ["+int_health__components", "+int_health__renewals", "+int_health__account_versions",
+            "+int_health__model_inputs", "+int_health__expansions", "+int_usage__account_days",
             "+do_not_survey", "+fct_comment_themes", "+theme_negative_monthly", "stg_crm__owners", "stg_crm__tasks",
             "+int_health__blocked_extract_dates"]
 SCORED = ["int_health__scores", "int_health__score_changes", "account_health", "health_weights",
-          "int_alerts__signals", "alerts", "alert_explanations", "int_metric_values__health",
+          "int_alerts__expansion_opportunities", "int_alerts__signals", "alerts", "alert_explanations",
+          "account_risk_drivers", "health_score_reliability", "int_metric_values__health",
           "int_metric_values__closed_loop"]
 
 # metric thresholds (nps_below_20, csat_below_70) read the rolling values of the metric families
@@ -289,7 +299,30 @@ def runs(tmp_path_factory):
     emitted_again = emit_new_alerts(data1 / "warehouse.duckdb", data1 / "outbox")
     write_data(data2, LATEST + dt.timedelta(days=7), late_rows=True)
     run_all(tmp, data2)
-    return {"data1": data1, "data2": data2, "emitted_first": emitted_first, "emitted_again": emitted_again}
+    # run 3: run 1's warehouse with the expansion model's output as models/health_weights would
+    # write it once in force (8 accounts are too few renewals to fit one), then the scored models
+    data3 = tmp / "run3"
+    shutil.copytree(data1, data3, ignore=shutil.ignore_patterns("outbox"))
+    write_expansion_risk(data3)
+    dbt(tmp, data3, "build", "--select", *SCORED, "--indirect-selection", "cautious")
+    return {"data1": data1, "data2": data2, "data3": data3, "emitted_first": emitted_first,
+            "emitted_again": emitted_again}
+
+
+def write_expansion_risk(data: Path) -> None:
+    """models/health_risk.parquet of a model in force: every account-day green at churn 0.05; A2
+    (3 users on 3 seats) and A5 in the expansion model's top band from 2025-06-16, A5 red."""
+    days = query(data, "select account_id, as_of_date from intermediate.int_health__model_inputs order by 1, 2")
+    frame = pd.DataFrame(days, columns=["account_id", "as_of_date"])
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    high = frame["account_id"].isin(["A2", "A5"]) & (frame["as_of_date"] >= pd.Timestamp("2025-06-16"))
+    red = (frame["account_id"] == "A5") & high
+    frame["churn_probability"] = np.where(red, 0.6, 0.05)
+    frame["churn_band"] = pd.Series(np.where(red, "red", "green"), dtype="string")
+    frame["expansion_propensity"] = np.where(high, 0.5, 0.1)
+    frame["is_expansion_high"] = high.to_numpy()
+    frame["model_kind"] = pd.Series(["logistic"] * len(frame), dtype="string")
+    frame.to_parquet(data / "models" / "health_risk.parquet", index=False)
 
 
 def alerts(data: Path) -> dict[tuple[str, str], dict]:
@@ -387,6 +420,13 @@ def test_score_properties(runs):
     assert query(data, "select count(*), sum(weight) from marts.health_weights") == [(6, pytest.approx(1.0))]
     measures = {r[0] for r in query(data, "select measure from marts.health_score_evidence")}
     assert {"auc_churn_30_60d", "red_churn_multiple", "green_share", "median_lead_days_first_red_to_churn"} <= measures
+    # the churn model's held-out measures are always there; with 8 accounts no model is in force
+    assert {"auc", "pr_auc", "brier", "red_band_lift", "share_green", "churners_below_green_pct", "median_lead_days",
+            "expansion_auc", "expansion_lift"} <= measures
+    assert query(data, "select value_text from marts.health_score_evidence where measure = 'model_kind'") == [
+        ("default",)]
+    assert query(data, "select count(*) from marts.account_health where churn_probability is not null") == [(0,)]
+    assert query(data, "select count(*) from marts.account_risk_drivers") == [(0,)]
 
 
 def test_scores_are_as_of_later_extracts_change_no_past_day(runs):
@@ -427,3 +467,22 @@ def test_do_not_survey_and_themes_without_personal_data(runs):
         dump = query(data, f'select cast(t as varchar) from marts."{table}" as t')
         text = " ".join(r[0] for r in dump)
         assert "@example.com" not in text and "555 123 4567" not in text, table
+
+
+def test_expansion_opportunity_raised_routed_and_followed_up(runs):
+    """The expansion model's top band on a healthy account using every seat raises one alert for the
+    episode, owned by the account's CSM with 7 days to act, followed up by the CRM task pointing at
+    it; the same band on a red account raises none; without a model in force (run 1), none."""
+    got = alerts(runs["data3"])
+    exp = {s: a for (t, s), a in got.items() if t == "expansion_opportunity"}
+    assert list(exp) == ["A2:2025-06-16"]
+    a = exp["A2:2025-06-16"]
+    assert a["alert_id"] == alert_id("expansion_opportunity", "account_expansion", "A2:2025-06-16")
+    assert (a["owner_team"], a["owner_id"]) == ("customer_success", "csm1")
+    assert a["due_at"] - a["triggered_at"] == dt.timedelta(days=7)
+    assert (a["status"], a["within_sla"], a["followed_up_at"]) == ("followed_up", True, dt.datetime(2025, 6, 18, 15))
+    assert not [t for t, _ in alerts(runs["data1"]) if t == "expansion_opportunity"]
+    # with the model in force, the band is the model's and account_health carries the probabilities
+    rows = query(runs["data3"], """select health_band, weights_source, churn_probability, expansion_propensity
+                                   from marts.account_health where account_id = 'A5' and as_of_date = date '2025-06-30'""")
+    assert rows == [("red", "model", pytest.approx(0.6), pytest.approx(0.5))]

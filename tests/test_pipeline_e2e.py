@@ -274,3 +274,21 @@ def test_rerun_changes_no_row_of_any_table(pipeline, con):
     assert bookkeeping, "the incremental models record their cutoff"
     changed = {name for name in before if before[name] != again[name]} - bookkeeping
     assert changed == set(), f"tables changed by a re-run: {sorted(changed)}"
+
+
+def test_health_models_evidence_is_in_the_dagster_ui(pipeline):
+    """The churn and expansion models' held-out evidence is the metadata of their Dagster asset
+    (models/health_model_heldout), as in marts.health_score_evidence."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(pipeline["data"] / "dagster_home")) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["models", "health_model_heldout"]))
+    assert event is not None
+    meta = event.asset_materialization.metadata
+    con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
+    try:
+        (kind,) = con.execute("select value_text from marts.health_score_evidence where measure = 'model_kind'").fetchone()
+    finally:
+        con.close()
+    assert meta["model_model_kind"].value == kind
+    assert "model_in_force" in meta and "model_evidence" in meta and "model_reliability" in meta

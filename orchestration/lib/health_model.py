@@ -44,6 +44,7 @@ class FitResult:
     n_validation_renewals: int = 0
     coefficients: dict[str, float] = field(default_factory=dict)
     reason: str = ""
+    models: object = None  # the churn and expansion models fitted beside (churn_model.ModelRun)
 
     def weights_frame(self) -> pd.DataFrame:
         """The health_weights.parquet rows: component, weight, source, n_renewals, auc_validation."""

@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from orchestration.lib import health_model, settings
+from orchestration.lib import churn_model, health_model, settings
 from orchestration.lib.paths import current
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB: no reader while dbt writes; the pool serializes them
@@ -46,9 +46,10 @@ def _relation_exists(warehouse: Path, schema: str, name: str) -> bool:
 
 
 def write_health_weights(warehouse: Path, models_dir: Path, cfg: dict[str, Any] | None = None) -> health_model.FitResult:
-    """Fit (or default) the weights and write health_weights.parquet and health_model_evidence.parquet.
+    """Fit (or default) the weights and write health_weights.parquet and health_model_evidence.parquet;
+    then the churn and expansion models (write_health_models).
 
-    Always writes both files: with no warehouse, no components or too little history the
+    Always writes every file: with no warehouse, no components or too little history the
     configured defaults are written, so dbt can always read them.
     """
     cfg = cfg or settings.load()
@@ -76,7 +77,52 @@ def write_health_weights(warehouse: Path, models_dir: Path, cfg: dict[str, Any] 
     )
     _write_parquet(result.weights_frame(), models_dir / "health_weights.parquet")
     _write_parquet(result.evidence_frame(), models_dir / "health_model_evidence.parquet")
+    result.models = write_health_models(warehouse, models_dir, cfg, renewals)
     return result
+
+
+RISK_FILES = ("health_risk", "health_risk_drivers", "health_reliability", "health_model_heldout")
+
+
+def write_health_models(warehouse: Path, models_dir: Path, cfg: dict[str, Any] | None = None,
+                        renewals: pd.DataFrame | None = None) -> churn_model.ModelRun:
+    """Fit the churn and expansion models (orchestration/lib/churn_model.py) on
+    intermediate.int_health__model_inputs, score every account-day and write health_risk.parquet
+    (probabilities, bands), health_risk_drivers.parquet (top 3 drivers of the recent days),
+    health_reliability.parquet (held-out deciles) and health_model_heldout.parquet (held-out
+    evidence). Below min_renewals_for_fit the files hold null probabilities and no drivers:
+    account_health then keeps the configured weights and bands."""
+    cfg = cfg or settings.load()
+    health = cfg["health"]
+    have = all(_relation_exists(warehouse, "intermediate", t) for t in
+               ("int_health__model_inputs", "int_health__renewals", "int_health__expansions",
+                "int_health__extract_bounds"))
+    if have:
+        cols = ", ".join(churn_model.INPUT_COLUMNS)
+        inputs = _read(warehouse, f"select {cols} from intermediate.int_health__model_inputs order by account_id, as_of_date")
+        if renewals is None:
+            renewals = _read(warehouse, "select account_id, renewal_date, churned from intermediate.int_health__renewals "
+                                        "order by account_id, renewal_date")
+        expansions = _read(warehouse, "select account_id, expansion_date from intermediate.int_health__expansions "
+                                      "order by account_id, expansion_date")
+        bounds = _read(warehouse, "select latest_extract_date from intermediate.int_health__extract_bounds")
+        latest = bounds["latest_extract_date"].iloc[0] if len(bounds) else None
+    else:
+        inputs = pd.DataFrame({c: pd.Series(dtype="float64") for c in churn_model.INPUT_COLUMNS})
+        inputs = inputs.astype({"account_id": "string", "tier": "string", "as_of_date": "datetime64[ns]",
+                                "renewal_date": "datetime64[ns]"})
+        renewals = pd.DataFrame(columns=["account_id", "renewal_date", "churned"])
+        expansions = pd.DataFrame(columns=["account_id", "expansion_date"])
+        latest = None
+    latest = None if latest is None or pd.isna(latest) else latest
+    out = churn_model.run(inputs, renewals, expansions, health, latest_date=latest)
+    _write_parquet(out.risk, models_dir / "health_risk.parquet")
+    _write_parquet(out.drivers.astype({"account_id": "string", "driver_rank": "int64", "feature": "string",
+                                       "contribution": "float64", "feature_value": "float64"}),
+                   models_dir / "health_risk_drivers.parquet")
+    _write_parquet(out.reliability, models_dir / "health_reliability.parquet")
+    _write_parquet(out.evidence, models_dir / "health_model_heldout.parquet")
+    return out
 
 
 def write_health_evidence(warehouse: Path, models_dir: Path, cfg: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -108,25 +154,53 @@ def _meta(value):
     return None if value is None or pd.isna(value) else float(value)
 
 
-@dg.asset(
-    key=["models", "health_weights"],
-    group_name="models",
-    kinds={"python", "scikit-learn"},
-    deps=[dg.AssetKey(["intermediate", "int_health__components"]), dg.AssetKey(["intermediate", "int_health__renewals"])],
-    pool=WAREHOUSE_POOL,
-    description=(
+_FIT_DEPS = [dg.AssetKey(["intermediate", t]) for t in
+             ("int_health__components", "int_health__renewals", "int_health__model_inputs", "int_health__expansions")]
+# one Python step writes five files dbt reads as five sources: one asset each (dagster-dbt maps
+# every source to its own asset key)
+MODEL_OUTPUTS = {
+    "health_weights": (
         "Health component weights fitted by logistic regression on account-days 30-90 days before a renewal, "
-        "labelled by churn, validated in time (earlier renewals fit, later ones score). Defaults from "
-        "vars.chw.health.weights below min_renewals_for_fit. Writes <models>/health_weights.parquet and "
-        "health_model_evidence.parquet."
-    ),
+        "labelled by churn, validated in time (earlier renewals fit, later ones score); defaults from "
+        "vars.chw.health.weights below min_renewals_for_fit. <models>/health_weights.parquet and "
+        "health_model_evidence.parquet."),
+    "health_risk": (
+        "Churn probability and expansion propensity per account-day from the models learned on the history "
+        "(regularized logistic regression or monotone gradient boosting, whichever wins forward in time; "
+        "calibrated out of time; bands at 3x / 1.5x the base churn rate). Null below min_renewals_for_fit. "
+        "<models>/health_risk.parquet."),
+    "health_risk_drivers": (
+        "The churn model's top three drivers per account-day of the last explain_days days (signed log-odds "
+        "contributions). <models>/health_risk_drivers.parquet."),
+    "health_reliability": (
+        "Predicted vs observed churn by decile on the renewals held out in time. <models>/health_reliability.parquet."),
+    "health_model_heldout": (
+        "The churn and expansion models' evidence on the renewals held out in time: model kind and why, AUC, "
+        "PR-AUC, Brier, calibration error, red-band lift, share green, churners below green 60-90 days ahead, "
+        "median lead time, expansion AUC and lift. <models>/health_model_heldout.parquet."),
+}
+
+
+@dg.multi_asset(
+    name="health_models",
+    specs=[
+        dg.AssetSpec(["models", name], group_name="models", kinds={"python", "scikit-learn"}, deps=_FIT_DEPS,
+                     description=text, skippable=False)
+        for name, text in MODEL_OUTPUTS.items()
+    ],
+    pool=WAREHOUSE_POOL,
 )
-def health_weights(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def health_weights(context: dg.AssetExecutionContext):
+    """The weight fit and the churn and expansion models: one fit, five outputs."""
     paths = current()
     result = write_health_weights(paths.warehouse, paths.models)
     if result.reason:
         context.log.info(f"health weights: defaults kept ({result.reason})")
-    return dg.MaterializeResult(
+    models = result.models
+    if models is not None and not models.in_force:
+        context.log.info(f"churn model: not in force ({models.churn.reason}); configured weights and bands kept")
+    yield dg.MaterializeResult(
+        asset_key=["models", "health_weights"],
         metadata={
             "source": result.source,
             "n_renewals": result.n_renewals,
@@ -138,8 +212,34 @@ def health_weights(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "auc_default_weights_validation": _meta(result.auc_default_validation),
             "weights": dg.MetadataValue.json({k: round(v, 4) for k, v in result.weights.items()}),
             "reason": result.reason or "fitted",
-        }
+        },
     )
+    in_force = bool(models is not None and models.in_force)
+    yield dg.MaterializeResult(
+        asset_key=["models", "health_risk"],
+        metadata={"model_in_force": in_force, "rows": len(models.risk) if models is not None else 0,
+                  "model_kind": models.churn.model.kind if in_force else "default"},
+    )
+    yield dg.MaterializeResult(asset_key=["models", "health_risk_drivers"],
+                               metadata={"rows": len(models.drivers) if models is not None else 0})
+    yield dg.MaterializeResult(
+        asset_key=["models", "health_reliability"],
+        metadata={"reliability": dg.MetadataValue.md(models.reliability.to_markdown(index=False))
+                  if models is not None else ""},
+    )
+    yield dg.MaterializeResult(asset_key=["models", "health_model_heldout"], metadata=_model_metadata(models))
+
+
+def _model_metadata(models: churn_model.ModelRun | None) -> dict[str, Any]:
+    """The churn and expansion models' held-out evidence as the asset's metadata."""
+    if models is None:
+        return {}
+    meta: dict[str, Any] = {"model_in_force": models.in_force}
+    for measure, value in models.measures.items():
+        meta[f"model_{measure}"] = value if isinstance(value, str) else _meta(value)
+    meta["model_evidence"] = dg.MetadataValue.md(models.evidence.to_markdown(index=False))
+    meta["model_reliability"] = dg.MetadataValue.md(models.reliability.to_markdown(index=False))
+    return meta
 
 
 @dg.asset(

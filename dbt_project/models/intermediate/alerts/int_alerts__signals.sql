@@ -222,6 +222,13 @@ review_misalignment as (
 
 ),
 
+-- expansion_opportunity: its own model (the expansion model's top band, healthy, seats or usage growing)
+expansion_opportunity as (
+
+    select * from {{ ref('int_alerts__expansion_opportunities') }}
+
+),
+
 unioned as (
 
     select * from nps_detractor
@@ -236,6 +243,8 @@ unioned as (
     select * from health_drop_15
     union all
     select * from review_misalignment
+    union all
+    select * from expansion_opportunity
 
 ),
 

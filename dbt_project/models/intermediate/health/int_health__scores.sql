@@ -5,7 +5,10 @@
     score = sum(weight_c x score_c) / sum(weight_c), where the sums run over the components
     present (missing_policy renormalize) or over all components with a missing one counted as 0
     (missing_policy zero). contribution_c = weight_c x score_c / that denominator, so the
-    contributions add up to the score. Band: >= bands.green green, >= bands.yellow yellow, else red.
+    contributions add up to the score. Band: >= bands.green green, >= bands.yellow yellow, else red;
+    but where the churn model is in force (source models.health_risk has a probability for the
+    day), the band is the model's, from the calibrated churn probability (red >= model.bands.red x
+    the base churn rate, yellow >= model.bands.yellow x), and weights_source says 'model'.
 -#}
 {%- set health = var('chw')['health'] -%}
 {%- set components = health['weights'].keys() | list -%}
@@ -22,6 +25,12 @@ components as (
 weights as (
 
     select * from {{ source('models', 'health_weights') }}
+
+),
+
+risk as (
+
+    select * from {{ source('models', 'health_risk') }}
 
 ),
 
@@ -96,6 +105,22 @@ scored as (
 
 ),
 
+with_risk as (
+
+    select
+        scored.*,
+        risk.churn_probability,
+        risk.churn_band,
+        risk.expansion_propensity,
+        risk.is_expansion_high,
+        risk.model_kind
+    from scored
+    left join risk
+        on scored.account_id = risk.account_id
+        and scored.as_of_date = cast(risk.as_of_date as date)
+
+),
+
 final as (
 
     select
@@ -104,6 +129,7 @@ final as (
         cast(raw_score as {{ type_double() }}) as health_score,
         case
             when raw_score is null then null
+            when churn_band is not null then churn_band
             when raw_score >= {{ health['bands']['green'] }} then 'green'
             when raw_score >= {{ health['bands']['yellow'] }} then 'yellow'
             else 'red'
@@ -114,9 +140,14 @@ final as (
         {%- for c in components %}
         cast(round({{ c }}_contribution, 4) as {{ type_double() }}) as {{ c }}_contribution,
         {%- endfor %}
-        cast(weights_source as {{ dbt.type_string() }}) as weights_source,
-        cast(coverage as integer) as coverage
-    from scored
+        cast(case when churn_probability is not null then 'model' else weights_source end as {{ dbt.type_string() }})
+            as weights_source,
+        cast(coverage as integer) as coverage,
+        cast(churn_probability as {{ type_double() }}) as churn_probability,
+        cast(expansion_propensity as {{ type_double() }}) as expansion_propensity,
+        coalesce(is_expansion_high, false) as is_expansion_high,
+        cast(model_kind as {{ dbt.type_string() }}) as model_kind
+    from with_risk
 
 )
 

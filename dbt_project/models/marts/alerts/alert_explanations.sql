@@ -1,7 +1,9 @@
 {#-
     One row per health_drop_15 alert per health component: how the component's score and its
     contribution to the health score moved between the earlier score and the day the alert was
-    raised, ranked by the contribution lost (rank 1 = the main driver of the drop).
+    raised, ranked by the contribution lost (rank 1 = the main driver of the drop). Where the
+    churn model is in force, every row of the alert also carries the account's churn
+    probability that day and the churn model's top three drivers (marts.account_risk_drivers).
 -#}
 {%- set components = var('chw')['health']['weights'].keys() | list -%}
 
@@ -19,6 +21,28 @@ account_health as (
 
 ),
 
+risk_drivers as (
+
+    select * from {{ ref('account_risk_drivers') }}
+
+),
+
+-- the churn model's top drivers of the day, as one line: "escalations (+0.84), usage_trend (+0.41), ..."
+driver_lines as (
+
+    select
+        account_id,
+        as_of_date,
+        {{ dbt.listagg(
+            dbt.concat(["feature", "' ('", "case when contribution >= 0 then '+' else '' end",
+                        dbt.cast("round(contribution, 2)", dbt.type_string()), "')'"]),
+            "', '",
+            "order by driver_rank") }} as top_risk_drivers
+    from risk_drivers
+    group by account_id, as_of_date
+
+),
+
 pairs as (
 
     select
@@ -29,6 +53,8 @@ pairs as (
         now_.score_30d_ago_date as compared_with_date,
         now_.health_score,
         now_.score_30d_ago,
+        now_.churn_probability,
+        driver_lines.top_risk_drivers,
         {%- for c in components %}
         now_.{{ c }}_score as {{ c }}_score_after,
         before_.{{ c }}_score as {{ c }}_score_before,
@@ -42,6 +68,9 @@ pairs as (
     inner join account_health as before_
         on now_.account_id = before_.account_id
         and now_.score_30d_ago_date = before_.as_of_date
+    left join driver_lines
+        on now_.account_id = driver_lines.account_id
+        and now_.as_of_date = driver_lines.as_of_date
     where alerts.alert_type = 'health_drop_15'
 
 ),
@@ -57,6 +86,8 @@ long as (
         compared_with_date,
         health_score,
         score_30d_ago,
+        churn_probability,
+        top_risk_drivers,
         '{{ c }}' as component,
         {{ c }}_score_before as score_before,
         {{ c }}_score_after as score_after,
@@ -90,7 +121,9 @@ final as (
         cast(row_number() over (
             partition by alert_id
             order by coalesce(contribution_after, 0) - coalesce(contribution_before, 0), component
-        ) as integer) as drop_rank
+        ) as integer) as drop_rank,
+        cast(churn_probability as {{ type_double() }}) as churn_probability,
+        cast(top_risk_drivers as {{ dbt.type_string() }}) as top_risk_drivers
     from long
 
 )

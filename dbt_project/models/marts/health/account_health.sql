@@ -115,8 +115,12 @@ final as (
         cast(weights_source as {{ dbt.type_string() }}) as weights_source,
         cast(coverage as integer) as coverage,
         {%- for c in components %}
-        cast({{ c }}_contribution as {{ type_double() }}) as {{ c }}_contribution{{ ',' if not loop.last }}
+        cast({{ c }}_contribution as {{ type_double() }}) as {{ c }}_contribution,
         {%- endfor %}
+        cast(churn_probability as {{ type_double() }}) as churn_probability,
+        cast(expansion_propensity as {{ type_double() }}) as expansion_propensity,
+        cast(is_expansion_high as boolean) as is_expansion_high,
+        cast(model_kind as {{ dbt.type_string() }}) as model_kind
     from joined
 
 )
