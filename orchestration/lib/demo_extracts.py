@@ -53,12 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", required=True, type=Path, help="landing zone to write into")
     ap.add_argument("--end-date", type=dt.date.fromisoformat, default=dt.date(2026, 10, 31))
+    ap.add_argument("--world", default="default", help="latent process (demo/config.py WORLDS)")
+    ap.add_argument("--truth", type=Path, default=None, help="truth CSV, outside the landing zone (default: none)")
     args = ap.parse_args(argv)
     import time
 
     t0 = time.perf_counter()
     s = generate(args.out, preset=args.preset, seed=args.seed, end_date=args.end_date,
-                 progress=lambda m: print(m, flush=True))
+                 progress=lambda m: print(m, flush=True), world=args.world, truth=args.truth)
     secs = time.perf_counter() - t0
     bad = sum(s.defect_counts.get(k, 0) for k in QUARANTINED_KINDS)
     print(f"done: {len(s.extract_dates)} extract dates {s.extract_dates[0]} .. {s.extract_dates[-1]}, "

@@ -32,6 +32,8 @@ PRESETS: dict[str, Preset] = {
     "history": Preset("history", 200, 400, 27.4, 5, 6, 1),
     # bench/worlds.py: enough renewals to measure a churn score on (~400 accounts over 18 months)
     "worlds": Preset("worlds", 400, 548, 6.0, 5, 6, 1),
+    # tests/test_worlds.py: one short pipeline run with enough renewals to fit weights on
+    "worlds_test": Preset("worlds_test", 400, 240, 0.5, 5, 6, 1),
 }
 
 
