@@ -17,7 +17,10 @@ level, temporary dips that recover, lasting declines). A decline shows first in 
 active users and core-feature adoption, then in milestones, tickets, escalations, CSAT/NPS/CES
 and fewer QBRs, and 30-90 days later in churn at renewal (cancelled or expired subscription
 without a successor). Budget-cut churns come without warning; some unhappy accounts renew.
-`GenerationSummary.churns` is the ground truth.
+`GenerationSummary.churns` is the ground truth. That is the `default` world; `world=` switches
+the latent process (demo/config.py WORLDS: where the warning lives, how churn and expansion
+follow), and `truth=` writes, outside the landing zone, the probability of churn and of expansion
+the process drew each renewal with.
 
 Defects (`GenerationSummary.defects[kind]`, each with source, entity, extract_date, file
 relative to out_dir, 1-based row_number or None for a whole file, and the record's key):
