@@ -1,8 +1,9 @@
 """Do not tune to one world (issue 30): the generator's latent-process switch, end to end once.
 
-One pipeline run on the `engagement` world (preset worlds_test: 400 accounts over 240 days), where
-usage and adoption say little and the warning lives in CSM engagement, onboarding milestones and
-survey answers. The configured default weights put 40 % on usage and adoption; the fitted weights
+One pipeline run on the `engagement` world (preset worlds_test: 400 accounts over 240 days, the
+fewest that leave a handful of churned renewals to hold out; marked slow: 29 min on the shared
+machine under load, `make test-all` runs it), where usage and adoption say little and the warning
+lives in CSM engagement, onboarding milestones and survey answers. The configured default weights put 40 % on usage and adoption; the fitted weights
 must rank the held-out renewals better than they do, read 45 days ahead from marts.account_health.
 The generator's side of it: the truth file is written beside the landing zone (never inside: ingest
 reads every file there) and its churn outcomes are the pipeline's renewal labels.
@@ -59,6 +60,7 @@ def world(tmp_path_factory):
     return {"summary": summary, "landing": landing, "truth": truth, "scored": scored, "renewals": renewals}
 
 
+@pytest.mark.slow
 def test_truth_file_beside_the_landing_zone_matches_the_pipelines_renewals(world):
     truth = world["truth"]
     assert world["summary"].truth_path == truth and truth.exists()
@@ -68,9 +70,13 @@ def test_truth_file_beside_the_landing_zone_matches_the_pipelines_renewals(world
     assert set(t["world"]) == {"engagement"} and set(t["event"]) == {"renewal", "mid_term"}
     ren = t[t["event"] == "renewal"].rename(columns={"date": "renewal_date"})
     assert ren["churn_probability"].between(0, 1).all() and ren["expansion_probability"].between(0, 1).all()
-    # every renewal the pipeline resolved in the window is in the truth file, churned alike
+    # every renewal the pipeline resolved in the window is in the truth file, churned alike, up to
+    # the last CRM snapshot (weekly): a successor booked after it is not in the extracts yet, so
+    # int_health__renewals calls a renewal of the last days churned that the CRM will show renewed
+    last_snapshot = max(date.fromisoformat(p.name) for p in (world["landing"] / "crm" / "subscriptions").iterdir())
     labels = world["renewals"].assign(renewal_date=lambda f: pd.to_datetime(f["renewal_date"]))
-    labels = labels[labels["renewal_date"] >= pd.Timestamp(world["summary"].extract_dates[0])]
+    labels = labels[labels["renewal_date"].between(pd.Timestamp(world["summary"].extract_dates[0]),
+                                                   pd.Timestamp(last_snapshot))]
     both = labels.merge(ren, on=["account_id", "renewal_date"], how="left", suffixes=("", "_truth"))
     assert both["churned_truth"].notna().all()
     assert (both["churned"].astype(bool) == both["churned_truth"].astype(bool)).all()
@@ -80,6 +86,7 @@ def test_truth_file_beside_the_landing_zone_matches_the_pipelines_renewals(world
         renewed[~renewed["expanded"].astype(bool)]["expansion_probability"].mean()
 
 
+@pytest.mark.slow
 def test_fitted_weights_beat_the_default_weights_where_usage_does_not_warn(world):
     cfg = settings.load()["health"]
     s = world["scored"]
