@@ -3,10 +3,11 @@
 One pipeline run on the `engagement` world (preset worlds_test: 400 accounts over 240 days, the
 fewest that leave a handful of churned renewals to hold out; marked slow: 29 min on the shared
 machine under load, `make test-all` runs it), where usage and adoption say little and the warning
-lives in CSM engagement, onboarding milestones and survey answers. The configured default weights put 40 % on usage and adoption; the fitted weights
-must rank the held-out renewals better than they do, read 45 days ahead from marts.account_health.
-The generator's side of it: the truth file is written beside the landing zone (never inside: ingest
-reads every file there) and its churn outcomes are the pipeline's renewal labels.
+lives in CSM engagement, onboarding milestones and survey answers. The configured default weights
+put 40 % on usage and adoption; the fitted weights must rank the held-out renewals better than
+they do, read 45 days ahead from marts.account_health. The generator's side of it: the truth file
+is written beside the landing zone (never inside: ingest reads every file there) and its churn
+outcomes are the pipeline's renewal labels.
 """
 
 from __future__ import annotations
