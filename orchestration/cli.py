@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 from orchestration.lib.paths import PROJECT_ROOT, current
 from orchestration.pipeline import dagster_home, dbt_command, export_env, log, prepare_dbt, run_pipeline
@@ -23,9 +24,12 @@ def _landing_is_empty(landing) -> bool:
 def cmd_generate(args: argparse.Namespace) -> int:
     from orchestration.lib.demo_extracts import generate
 
-    out = current().landing if args.out is None else args.out
-    summary = generate(out, preset=args.preset, seed=args.seed, end_date=date.fromisoformat(args.end_date))
-    log(f"wrote {summary.files_written} files for {len(summary.extract_dates)} extract dates to {out}")
+    out = Path(current().landing if args.out is None else args.out)
+    truth = Path(args.truth) if args.truth else out.resolve().parent / "truth" / f"{out.name}.csv"
+    summary = generate(out, preset=args.preset, seed=args.seed, end_date=date.fromisoformat(args.end_date),
+                       world=args.world, truth=truth)
+    log(f"wrote {summary.files_written} files for {len(summary.extract_dates)} extract dates to {out}; "
+        f"world {summary.world}: churn and expansion truth in {summary.truth_path}")
     return 0
 
 
@@ -163,10 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=42)
     run.set_defaults(func=cmd_run)
     gen = sub.add_parser("generate", help="write demo extracts")
-    gen.add_argument("--preset", default="demo", help="tiny, small, demo, S or M")
+    gen.add_argument("--preset", default="demo", help="tiny, small, demo, S, M, history or worlds")
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--end-date", default="2026-10-31")
     gen.add_argument("--out", default=None, help="default: CHW_LANDING_DIR")
+    gen.add_argument("--world", default="default",
+                     help="latent process: default (every signal warns), usage_support, engagement or silent "
+                          "(orchestration/lib/demo/config.py WORLDS)")
+    gen.add_argument("--truth", default=None,
+                     help="truth CSV (per renewal: the churn and expansion probability the process used); "
+                          "default <out>/../truth/<out name>.csv, never inside the landing zone")
     gen.set_defaults(func=cmd_generate)
     sub.add_parser("prepare", help="parse the dbt project (manifest for Dagster)").set_defaults(func=cmd_prepare)
     dbt = sub.add_parser("dbt", help="run dbt with the project's paths, e.g. `dbt build -s marts`")

@@ -17,7 +17,10 @@ level, temporary dips that recover, lasting declines). A decline shows first in 
 active users and core-feature adoption, then in milestones, tickets, escalations, CSAT/NPS/CES
 and fewer QBRs, and 30-90 days later in churn at renewal (cancelled or expired subscription
 without a successor). Budget-cut churns come without warning; some unhappy accounts renew.
-`GenerationSummary.churns` is the ground truth.
+`GenerationSummary.churns` is the ground truth. That is the `default` world; `world=` switches
+the latent process (demo/config.py WORLDS: where the warning lives, how churn and expansion
+follow), and `truth=` writes, outside the landing zone, the probability of churn and of expansion
+the process drew each renewal with.
 
 Defects (`GenerationSummary.defects[kind]`, each with source, entity, extract_date, file
 relative to out_dir, 1-based row_number or None for a whole file, and the record's key):
@@ -53,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", required=True, type=Path, help="landing zone to write into")
     ap.add_argument("--end-date", type=dt.date.fromisoformat, default=dt.date(2026, 10, 31))
+    ap.add_argument("--world", default="default", help="latent process (demo/config.py WORLDS)")
+    ap.add_argument("--truth", type=Path, default=None, help="truth CSV, outside the landing zone (default: none)")
     args = ap.parse_args(argv)
     import time
 
     t0 = time.perf_counter()
     s = generate(args.out, preset=args.preset, seed=args.seed, end_date=args.end_date,
-                 progress=lambda m: print(m, flush=True))
+                 progress=lambda m: print(m, flush=True), world=args.world, truth=args.truth)
     secs = time.perf_counter() - t0
     bad = sum(s.defect_counts.get(k, 0) for k in QUARANTINED_KINDS)
     print(f"done: {len(s.extract_dates)} extract dates {s.extract_dates[0]} .. {s.extract_dates[-1]}, "

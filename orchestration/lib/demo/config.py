@@ -30,6 +30,10 @@ PRESETS: dict[str, Preset] = {
     "m": Preset("M", 10_000, 365, 27.4, 7, 40, 4),
     # bench/incremental.py: a long history (400 extract dates) at a small daily volume
     "history": Preset("history", 200, 400, 27.4, 5, 6, 1),
+    # bench/worlds.py: enough renewals to measure a churn score on (~400 accounts over 18 months)
+    "worlds": Preset("worlds", 400, 548, 6.0, 5, 6, 1),
+    # tests/test_worlds.py: one short pipeline run with enough renewals to fit weights on
+    "worlds_test": Preset("worlds_test", 400, 240, 0.5, 5, 6, 1),
 }
 
 
@@ -38,6 +42,72 @@ def preset(name: str) -> Preset:
         return PRESETS[name.lower()]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(p.name for p in PRESETS.values())}") from None
+
+
+# --- latent processes ("worlds") ---------------------------------------------------------------
+# Which signals carry an account's latent health, and how health turns into churn and expansion.
+# `default` is the generator's original process (every signal follows health; churn from health
+# 60-30 days before the renewal, budget cuts without warning); the others let a health score that
+# was tuned on one world be checked on histories whose warnings live elsewhere.
+CHANNELS = ("usage", "adoption", "milestones", "support", "sentiment", "engagement")
+
+
+@dataclass(frozen=True)
+class Latent:
+    name: str
+    summary: str
+    # share of each channel's health that is the account's latent health; the rest is a path of
+    # its own (same kind of walk, dips and declines) that has nothing to do with churn
+    carries: tuple[tuple[str, float], ...] = tuple((c, 1.0) for c in CHANNELS)
+    sentiment_noise: float = 0.13  # sd of a survey answer's sentiment around the sentiment channel
+    # churn at a renewal, from the mean latent health over days [r-75, r-45) (known 45 days before):
+    # annual probability = 1 - (1 - logistic(churn_logit0 + churn_slope x (0.5 - health))) x (1 - silent_churn);
+    # a monthly term's probability is the monthly equivalent of that annual one
+    churn_logit0: float = -3.0
+    churn_slope: float = 12.0
+    silent_churn: float = 0.0  # annual probability of a churn no signal announces (budget cut)
+    # expansion (seats up at renewal, a seat pack mid-term), from value 45 days before:
+    # logistic(expand_logit0 + expand_util x (seat use - 0.45) + expand_growth x usage growth over 60 days)
+    expand_logit0: float = -1.6
+    expand_util: float = 5.0
+    expand_growth: float = 8.0
+    seat_use_sigma: float = 0.3  # spread of accounts' seat use (active users per licensed seat)
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == "default"
+
+    def share(self, channel: str) -> float:
+        return dict(self.carries)[channel]
+
+
+WORLDS: dict[str, Latent] = {
+    "default": Latent("default", "every signal follows health; churn from health 60-30 days before the renewal"),
+    # the independent history of issue 30: usage trend and support load carry the warning, NPS is
+    # noisy, some churn comes with no warning
+    "usage_support": Latent(
+        "usage_support", "usage and support carry the warning; surveys noisy; some churn unannounced",
+        carries=(("usage", 1.0), ("adoption", 0.5), ("milestones", 0.2), ("support", 1.0), ("sentiment", 0.35),
+                 ("engagement", 0.2)),
+        sentiment_noise=0.25, silent_churn=0.04),
+    # usage says little: the warning is in CSM engagement, onboarding milestones and survey answers
+    "engagement": Latent(
+        "engagement", "engagement, milestones and NPS carry the warning; usage and support say little",
+        carries=(("usage", 0.15), ("adoption", 0.15), ("milestones", 1.0), ("support", 0.2), ("sentiment", 1.0),
+                 ("engagement", 1.0)),
+        sentiment_noise=0.10, silent_churn=0.02),
+    # most churn is a budget decision no signal announces, and unhappy accounts mostly renew
+    "silent": Latent(
+        "silent", "most churn is an unannounced budget cut; unhappy accounts mostly renew",
+        carries=tuple((c, 0.7) for c in CHANNELS), churn_logit0=-4.0, churn_slope=6.0, silent_churn=0.10),
+}
+
+
+def latent(name: str) -> Latent:
+    try:
+        return WORLDS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown world {name!r}; choose one of {', '.join(WORLDS)}") from None
 
 
 def add_months(d: dt.date, months: int) -> dt.date:

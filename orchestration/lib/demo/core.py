@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import random
 import time
@@ -33,22 +34,57 @@ class GenerationSummary:
     churns: list[dict] = field(default_factory=list)
     preset: str = ""
     seed: int = 0
+    world: str = "default"
+    truth_path: Path | None = None  # the truth file written (generate(truth=...)), if any
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows_by_entity.values())
 
 
+TRUTH_COLUMNS = ("world", "account_id", "event", "date", "term", "known_days_before", "churn_probability",
+                 "churned", "reason", "expansion_probability", "expanded")
+
+
+def write_truth(path: Path, w: World) -> Path:
+    """The latent process's decisions, one row per renewal (churn and expansion probability the
+    process drew with, and what it drew) and per mid-term expansion look (non-default worlds).
+    Written beside the landing zone, never inside it: it is not an extract."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the default process decides churn from health 60-30 days before a renewal; the others 45
+    known = 30 if w.lp.is_default else w.KNOWN_DAYS
+    rows = sorted(w.truth, key=lambda t: (t.date, t.account_id, t.event))
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(TRUTH_COLUMNS)
+        for t in rows:
+            out.writerow([w.lp.name, t.account_id, t.event, t.date.isoformat(), t.term,
+                          known if t.event == "renewal" else w.KNOWN_DAYS,
+                          "" if t.churn_probability is None else t.churn_probability,
+                          "" if t.churned is None else str(t.churned).lower(), t.reason or "",
+                          "" if t.expansion_probability is None else t.expansion_probability,
+                          "" if t.expanded is None else str(t.expanded).lower()])
+    return path
+
+
 def generate(out_dir: Path, preset: str = "demo", seed: int = 42, end_date: dt.date = dt.date(2026, 10, 31),
-             progress: Callable[[str], None] | None = print) -> GenerationSummary:
+             progress: Callable[[str], None] | None = print, world: str = "default",
+             truth: Path | None = None) -> GenerationSummary:
     """Write a deterministic landing zone into out_dir (existing files of the same names are
-    overwritten, nothing is deleted). Same (preset, seed, end_date): byte-identical files."""
+    overwritten, nothing is deleted). Same (preset, seed, end_date, world): byte-identical files.
+
+    world: the latent process (config.WORLDS); truth: a CSV path outside out_dir for the
+    process's churn and expansion probabilities (write_truth), not written when None."""
     t_start = time.perf_counter()  # for progress lines only, never written to a file
     p = cf.preset(preset)
+    lp = cf.latent(world)
     start, days = cf.window(p, end_date)
     out = Path(out_dir)
+    if truth is not None and Path(truth).resolve().is_relative_to(out.resolve()):
+        raise ValueError(f"truth file {truth} is inside the landing zone {out}: ingest reads every file there")
     out.mkdir(parents=True, exist_ok=True)
-    w = World(p, seed, start, days)
+    w = World(p, seed, start, days, lp)
     ev, sig, sink = Events(w, seed), Signals(w, seed), Sink(out, seed)
     rr = random.Random(f"{seed}-files")
     picked: set[int] = set()
@@ -63,7 +99,8 @@ def generate(out_dir: Path, preset: str = "demo", seed: int = 42, end_date: dt.d
                   if e.kind == contract.DELTA and (e.source, e.name) != ("product", "events")]
     step = max(1, days // 10)
     if progress:
-        progress(f"[{p.name}] {p.accounts} accounts, {days} extract dates {start} .. {end_date}, seed {seed} -> {out}")
+        progress(f"[{p.name}] {p.accounts} accounts, {days} extract dates {start} .. {end_date}, seed {seed}"
+                 + ("" if lp.is_default else f", world {lp.name}") + f" -> {out}")
     for i in range(days):
         d = w.date(i)
         sig.day(i)
@@ -96,4 +133,5 @@ def generate(out_dir: Path, preset: str = "demo", seed: int = 42, end_date: dt.d
     return GenerationSummary(
         extract_dates=[w.date(i) for i in range(days)], files_written=sink.files_written,
         rows_by_entity=rows_by_entity, defects=sink.defects, defect_counts=dict(sink.defect_counts),
-        churns=sorted(w.churns, key=lambda c: (c["churn_date"], c["account_id"])), preset=p.name, seed=seed)
+        churns=sorted(w.churns, key=lambda c: (c["churn_date"], c["account_id"])), preset=p.name, seed=seed,
+        world=lp.name, truth_path=None if truth is None else write_truth(truth, w))

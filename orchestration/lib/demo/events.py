@@ -48,7 +48,7 @@ class Events:
         self.props = pa.array(cf.PROPERTIES)
         # scale so that the window holds events_per_account_day x accounts x days on average
         dow = np.array([(w.start + dt.timedelta(days=i)).weekday() for i in range(w.days)])
-        raw = (w.seats.astype(float) ** 0.85) * self.intensity[:, None] * usage(w.Hw) * WEEKDAY[dow][None, :]
+        raw = (w.seats.astype(float) ** 0.85) * self.intensity[:, None] * usage(w.Cw["usage"]) * WEEKDAY[dow][None, :]
         raw[~w.active] = 0.0
         total = raw.sum()
         self.scale = w.p.events_per_account_day * n * w.days / total if total > 0 else 0.0
@@ -62,15 +62,19 @@ class Events:
         d = w.start + dt.timedelta(days=i)
         wd = WEEKDAY[d.weekday()]
         act = np.nonzero(w.active[:, i])[0]
-        h = w.Hw[act, i]
+        h = w.Cw["usage"][act, i]  # volume and active users
+        h_adopt = w.Cw["adoption"][act, i]  # core-feature share (the same values in the default world)
         seats = w.seats[act, i].astype(float)
         lam = self.scale * seats ** 0.85 * self.intensity[act] * usage(h) * wd * g.gamma(6.0, 1 / 6.0, act.size)
         cnt = g.poisson(lam)
         n = int(cnt.sum())
         acc = np.repeat(act, cnt)
-        hh = np.repeat(h, cnt)
+        hh = np.repeat(h_adopt, cnt)
         # active users: share of seats grows with health; heavy users get most events
-        p_act = np.clip((0.08 + 0.5 * h) * wd ** 0.5, 0.01, 0.95)
+        share = 0.08 + 0.5 * h
+        if not w.lp.is_default:  # some accounts use more of their seats than others (a reason to expand)
+            share = share * w.seat_use[act]
+        p_act = np.clip(share * wd ** 0.5, 0.01, 0.95)
         users = np.minimum(np.maximum(g.binomial(seats.astype(np.int64), p_act), 1), np.maximum(cnt, 1))
         uloc = np.floor(np.repeat(users, cnt) * g.random(n) ** 1.8).astype(np.int64) + 1
         # event names: generic / non-core features, or one of the account's adopted core features

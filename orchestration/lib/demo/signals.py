@@ -86,7 +86,7 @@ class Signals:
         return cf.REGION_TZ_LABEL[a.region] if a is not None and self.r.random() < 0.07 else None
 
     def sentiment(self, a: Account, i: int) -> float:
-        return self.w.h(a.idx, i) + a.sentiment_offset + self.r.gauss(0, 0.13)
+        return self.w.hc("sentiment", a.idx, i) + a.sentiment_offset + self.r.gauss(0, self.w.lp.sentiment_noise)
 
     # -- one day -------------------------------------------------------------------------------
     def day(self, i: int):
@@ -94,7 +94,7 @@ class Signals:
         w = self.w
         d = w.date(i)
         act = np.nonzero(w.active[:, i])[0]
-        h = w.Hw[act, i]
+        h = w.Cw["support"][act, i]
         weekend = d.weekday() >= 5
         g = self.g
         # tickets
@@ -109,7 +109,7 @@ class Signals:
                 self.call(w.accounts[a_idx], d)
         for _ in range(int(g.poisson(0.004 * w.p.accounts * (0.2 if weekend else 1.0)))):
             self.call(None, d)
-        self.activities(i, act, h, weekend)
+        self.activities(i, act, w.Cw["engagement"][act, i], weekend)
         self.surveys(i, act)
         # reviews
         for _ in range(int(g.poisson(0.0012 * max(len(act), 1)))):
@@ -119,7 +119,7 @@ class Signals:
     def ticket(self, a: Account, i: int):
         r, w = self.r, self.w
         d = w.date(i)
-        h = w.h(a.idx, i)
+        h = w.hc("support", a.idx, i)
         created = self.biz_time(d, a.region, 6, 21) if r.random() < 0.9 else \
             dt.datetime.combine(d, dt.time()) + dt.timedelta(seconds=r.randrange(86400))
         contacts = w.contacts_on(a.idx, d)

@@ -105,16 +105,68 @@ def _pick(r: random.Random, pairs):
     return pairs[-1][0]
 
 
+def _paths(g: np.random.Generator, n: int, t_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n health paths over t_len days: each account's level, its walk with temporary dips that
+    recover (level + walk + dips), and its lasting declines (a quarter of them recover later)."""
+    base = np.clip(g.normal(0.68, 0.11, n), 0.3, 0.92)
+    eps = g.normal(0, 0.022, (n, t_len))
+    x = np.empty((n, t_len))
+    x[:, 0] = g.normal(0, 0.08, n)
+    for t in range(1, t_len):
+        x[:, t] = 0.96 * x[:, t - 1] + eps[:, t]
+    hb = base[:, None] + x
+    t_idx = np.arange(t_len)
+    # temporary dips that recover
+    n_dips = g.poisson(1.0 * t_len / 365, n)
+    for a in np.nonzero(n_dips)[0]:
+        for _ in range(int(n_dips[a])):
+            s, depth = g.integers(0, t_len), g.uniform(0.12, 0.3)
+            down, hold, up = g.integers(8, 20), g.integers(5, 25), g.integers(15, 30)
+            hb[a] -= depth * np.interp(t_idx, [s, s + down, s + down + hold, s + down + hold + up], [0, 1, 1, 0],
+                                       left=0, right=0)
+    # declines: a lasting drop, a quarter of them recover later
+    decl = np.zeros((n, t_len))
+    hit = g.random(n) < 1 - np.exp(-0.15 * t_len / 365)
+    starts = g.integers(0, t_len, n)
+    for a in np.nonzero(hit)[0]:
+        s, depth, ramp = starts[a], g.uniform(0.3, 0.55), g.integers(30, 70)
+        if g.random() < 0.25:
+            hold, up = g.integers(40, 100), g.integers(25, 45)
+            xs, ys = [s, s + ramp, s + ramp + hold, s + ramp + hold + up], [0, 1, 1, 0.2]
+        else:
+            xs, ys = [s, s + ramp], [0, 1]
+        decl[a] = -depth * np.interp(t_idx, xs, ys, left=0, right=ys[-1])
+    return base, hb, decl
+
+
+@dataclass
+class Truth:
+    """What the latent process decided at one renewal or mid-term expansion check (the truth file's row)."""
+    account_id: str
+    event: str  # renewal | mid_term
+    date: dt.date  # renewal date (end of the term), or the day a seat pack would start
+    term: str
+    churn_probability: float | None  # renewal: the probability the process drew churn with
+    churned: bool | None
+    reason: str | None
+    expansion_probability: float | None  # seats up at this renewal (if renewed) / a seat pack mid-term
+    expanded: bool | None
+
+
 class World:
-    def __init__(self, p: cf.Preset, seed: int, start: dt.date, days: int):
+    def __init__(self, p: cf.Preset, seed: int, start: dt.date, days: int, latent: cf.Latent | None = None):
         self.p, self.start, self.days = p, start, days
+        self.lp = latent or cf.WORLDS["default"]
+        self.seed = seed
         self.end = start + dt.timedelta(days=days - 1)
         self.r = random.Random(f"{seed}-world")
         self.np = np.random.default_rng([seed, 1])
         self.churns: list[dict] = []
+        self.truth: list[Truth] = []
         self._owners()
         self._accounts()
         self._health()
+        self._channels()
         self._subscriptions()
         self._contacts()
         self._milestones()
@@ -130,6 +182,11 @@ class World:
     def h(self, a: int, i: int) -> float:
         j = min(max(i + PRE, 0), self.H.shape[1] - 1)
         return float(self.H[a, j])
+
+    def hc(self, channel: str, a: int, i: int) -> float:
+        """Health as the signals of `channel` show it (the latent health itself in the default world)."""
+        m = self.C[channel]
+        return float(m[a, min(max(i + PRE, 0), m.shape[1] - 1)])
 
     # -- owners ----------------------------------------------------------------------------
     def _owners(self):
@@ -205,38 +262,60 @@ class World:
     def _health(self):
         g, n = self.np, self.p.accounts
         t_len = PRE + self.days
-        base = np.clip(g.normal(0.68, 0.11, n), 0.3, 0.92)
-        eps = g.normal(0, 0.022, (n, t_len))
-        x = np.empty((n, t_len))
-        x[:, 0] = g.normal(0, 0.08, n)
-        for t in range(1, t_len):
-            x[:, t] = 0.96 * x[:, t - 1] + eps[:, t]
-        hb = base[:, None] + x
-        t_idx = np.arange(t_len)
-        # temporary dips that recover
-        n_dips = g.poisson(1.0 * t_len / 365, n)
-        for a in np.nonzero(n_dips)[0]:
-            for _ in range(int(n_dips[a])):
-                s, depth = g.integers(0, t_len), g.uniform(0.12, 0.3)
-                down, hold, up = g.integers(8, 20), g.integers(5, 25), g.integers(15, 30)
-                hb[a] -= depth * np.interp(t_idx, [s, s + down, s + down + hold, s + down + hold + up], [0, 1, 1, 0],
-                                           left=0, right=0)
-        # declines: a lasting drop, a quarter of them recover later
-        decl = np.zeros((n, t_len))
-        hit = g.random(n) < 1 - np.exp(-0.15 * t_len / 365)
-        starts = g.integers(0, t_len, n)
-        for a in np.nonzero(hit)[0]:
-            s, depth, ramp = starts[a], g.uniform(0.3, 0.55), g.integers(30, 70)
-            if g.random() < 0.25:
-                hold, up = g.integers(40, 100), g.integers(25, 45)
-                xs, ys = [s, s + ramp, s + ramp + hold, s + ramp + hold + up], [0, 1, 1, 0.2]
-            else:
-                xs, ys = [s, s + ramp], [0, 1]
-            decl[a] = -depth * np.interp(t_idx, xs, ys, left=0, right=ys[-1])
+        base, hb, decl = _paths(g, n, t_len)
         self.base, self.Hb, self.Hd = base, hb, decl
         self.H = np.clip(hb + decl, 0.02, 0.98)
         # budget cuts: churn at the next renewal, no warning in the signals
         self.budget_cut_day = {a: int(g.integers(-60, self.days)) for a in range(n) if g.random() < 0.025 * t_len / 365}
+        if not self.lp.is_default:
+            # seat use: active users per licensed seat relative to peers (one reason to expand)
+            self.seat_use = np.clip(np.random.default_rng([self.seed, 11]).lognormal(0, self.lp.seat_use_sigma, n),
+                                    0.3, 2.5)
+
+    def _channels(self):
+        """C[channel]: health as each kind of signal shows it, PRE days before the window included.
+        In the default world every channel is the latent health itself (the very same array)."""
+        t_len = PRE + self.days
+        self.C: dict[str, np.ndarray] = {}
+        self._own: dict[str, np.ndarray] = {}
+        for k, c in enumerate(cf.CHANNELS):
+            if self.lp.share(c) >= 1.0:
+                self.C[c] = self.H
+                continue
+            _, own_b, own_d = _paths(np.random.default_rng([self.seed, 20 + k]), self.p.accounts, t_len)
+            self._own[c] = own_b + own_d
+            self.C[c] = np.empty_like(self.H)
+            self._mix(c, slice(None), 0)
+
+    def _mix(self, c: str, rows, lo: int):
+        share = self.lp.share(c)
+        self.C[c][rows, lo:] = np.clip(share * self.H[rows, lo:] + (1 - share) * self._own[c][rows, lo:], 0.02, 0.98)
+
+    # -- the latent process of a non-default world: churn and expansion 45 days ahead ---------------
+    KNOWN_DAYS = 45
+
+    def _churn_probability(self, a: int, r_idx: int, months: int) -> tuple[float, float]:
+        """(probability of churn at the renewal on day r_idx, its unannounced part), from latent
+        health over [r-75, r-45) and the world's budget churn; a monthly term's is the monthly
+        equivalent of the annual probability."""
+        lp = self.lp
+        lo, hi = r_idx - self.KNOWN_DAYS - 30 + PRE, r_idx - self.KNOWN_DAYS + PRE
+        hh = float(self.H[a, max(lo, 0):hi].mean()) if hi > 0 else float(self.base[a])
+        warn = 1.0 / (1.0 + np.exp(-(lp.churn_logit0 + lp.churn_slope * (0.5 - hh))))
+        annual, silent = 1 - (1 - warn) * (1 - lp.silent_churn), lp.silent_churn
+        if months != 12:
+            annual, silent = 1 - (1 - annual) ** (1 / 12), 1 - (1 - silent) ** (1 / 12)
+        return float(annual), float(silent)
+
+    def _expansion_probability(self, a: int, i: int, months: int = 12) -> float:
+        """Probability of expanding on day i, from the value the account got up to 45 days before:
+        seat use (active users per licensed seat) and usage growth over the 60 days before that."""
+        lp, u = self.lp, self.C["usage"]
+        j = min(max(i - self.KNOWN_DAYS + PRE, 0), u.shape[1] - 1)
+        use = min((0.08 + 0.5 * u[a, j]) * self.seat_use[a], 1.0)
+        growth = u[a, j] - u[a, max(j - 60, 0)]
+        p = 1.0 / (1.0 + np.exp(-(lp.expand_logit0 + lp.expand_util * (use - 0.45) + lp.expand_growth * growth)))
+        return float(p if months == 12 else 1 - (1 - p) ** (1 / 12))
 
     def _lookback_health(self, a: int, r_idx: int) -> float | None:
         lo, hi = r_idx - 60 + PRE, r_idx - 30 + PRE
@@ -271,6 +350,12 @@ class World:
             main = Sub(a.idx, "platform", start, stop, self._price(a, plan, seats), a.currency, seats, booked)
             self.subs.append(main)
             addon = None
+            if not self.lp.is_default:
+                seats = self._term(a, main, months)
+                if seats is None:
+                    return
+                start, booked = stop, stop - dt.timedelta(days=r.randint(0, 14))
+                continue
             if months == 12 and r.random() < 0.15:  # mid-term expansion: an add-on, co-terminous
                 s_idx = self.di(start) + r.randint(60, 300)
                 if self.h(a.idx, s_idx) > 0.6:
@@ -295,22 +380,16 @@ class World:
                 p = 0.7 if hh < 0.3 else 0.35 if hh < 0.4 else 0.08 if hh < 0.5 else (0.015 if months == 12 else 0.0015)
                 if r.random() < p:
                     reason = "health" if hh < 0.5 else "random"
+            # what the process used (truth file): budget cut 1, else the draw's probability
+            p_churn = 1.0 if reason == "budget_cut" else (0.04 if months == 12 else 0.003) if hh is None else p
+            p_expand = (0.35 if months == 12 else 0.03) if hh is not None and hh > 0.68 else 0.0
             if reason:
-                if r.random() < 0.7:  # notice given: the row turns cancelled
-                    main.cancelled_on = stop - dt.timedelta(days=r.randint(5, 45 if months == 12 else 20))
-                    if addon:
-                        addon.cancelled_on = main.cancelled_on
-                self.churns.append({"account_id": a.account_id, "churn_date": stop, "reason": reason,
-                                    "health_60_30d_before": None if hh is None else round(hh, 3)})
-                if r.random() < 0.12:  # reactivation later on
-                    back = stop + dt.timedelta(days=r.randint(30, 150))
-                    if back <= end:
-                        bi = max(self.di(back) + PRE, 0)
-                        self.Hd[a.idx, bi:] = 0.0
-                        self.H[a.idx, bi:] = np.clip(self.Hb[a.idx, bi:], 0.02, 0.98)
-                        self._chain(a, back, max(3, int(seats * r.uniform(0.5, 1.0))), first=True)
+                self._truth_renewal(a, stop, months, p_churn, reason, p_expand, None)
+                self._churn(a, stop, months, seats, reason, [main, addon], None if hh is None else round(hh, 3))
                 return
-            if hh is not None and hh > 0.68 and r.random() < (0.35 if months == 12 else 0.03):
+            expanded = hh is not None and hh > 0.68 and r.random() < (0.35 if months == 12 else 0.03)
+            self._truth_renewal(a, stop, months, p_churn, None, p_expand, expanded)
+            if expanded:
                 seats = int(seats * r.uniform(1.1, 1.5)) + 1
             elif hh is not None and hh < 0.5 and r.random() < (0.5 if months == 12 else 0.05):
                 seats = max(3, int(seats * r.uniform(0.6, 0.9)))
@@ -320,6 +399,73 @@ class World:
                 self.subs.append(Sub(a.idx, "analytics_addon", stop, cf.add_months(stop, 12), addon.mrr,
                                      a.currency, seats, stop - dt.timedelta(days=7)))
             start, booked = stop, stop - dt.timedelta(days=r.randint(0, 14))
+
+    def _churn(self, a: Account, stop: dt.date, months: int, seats: int, reason: str, subs: list, hh):
+        r, end = self.r, self.end
+        if r.random() < 0.7:  # notice given: the row turns cancelled
+            cancelled = stop - dt.timedelta(days=r.randint(5, 45 if months == 12 else 20))
+            for s in subs:
+                if s is not None:
+                    s.cancelled_on = cancelled
+        self.churns.append({"account_id": a.account_id, "churn_date": stop, "reason": reason,
+                            "health_60_30d_before": hh})
+        if r.random() < 0.12:  # reactivation later on
+            back = stop + dt.timedelta(days=r.randint(30, 150))
+            if back <= end:
+                bi = max(self.di(back) + PRE, 0)
+                self.Hd[a.idx, bi:] = 0.0
+                self.H[a.idx, bi:] = np.clip(self.Hb[a.idx, bi:], 0.02, 0.98)
+                for c in self._own:
+                    self._mix(c, a.idx, bi)
+                self._chain(a, back, max(3, int(seats * r.uniform(0.5, 1.0))), first=True)
+
+    def _truth_renewal(self, a: Account, stop: dt.date, months: int, p_churn: float, reason: str | None,
+                       p_expand: float, expanded: bool | None):
+        self.truth.append(Truth(a.account_id, "renewal", stop, "annual" if months == 12 else "monthly",
+                                round(p_churn, 6), reason is not None, reason, round(p_expand, 6), expanded))
+
+    def _term(self, a: Account, main: Sub, months: int) -> int | None:
+        """A term of a non-default world after its platform row is booked: a seat pack mid-term
+        when the account gets value, then the renewal (churn, or seats up or down). Returns the
+        next term's seats, None when the chain ends here (past the window, or churned)."""
+        r, start, stop = self.r, main.start, main.end
+        pack = None
+        if months == 12:  # mid-term: one look at the account, somewhere in the term
+            s_idx = self.di(start) + r.randint(60, 300)
+            p_mid = self._expansion_probability(a.idx, s_idx)
+            took = r.random() < p_mid
+            if s_idx < self.days:
+                self.truth.append(Truth(a.account_id, "mid_term", self.date(s_idx), "annual", None, None, None,
+                                        round(p_mid, 6), took))
+            if took:  # more seats for the rest of the term, co-terminous
+                extra = max(1, int(main.seats * r.uniform(0.1, 0.4)))
+                p_start = self.date(s_idx)
+                pack = Sub(a.idx, "seat_pack", p_start, stop, self._price(a, a.attrs(start)["plan"], extra),
+                           a.currency, extra, p_start - dt.timedelta(days=r.randint(0, 10)))
+                self.subs.append(pack)
+        if stop > self.end:
+            return None
+        r_idx = self.di(stop)
+        p_churn, p_silent = self._churn_probability(a.idx, r_idx, months)
+        u = r.random()
+        seats = main.seats + (pack.seats if pack else 0)
+        p_expand = self._expansion_probability(a.idx, r_idx, months)
+        if u < p_churn:
+            reason = "budget_cut" if u < p_silent else "health"
+            self._truth_renewal(a, stop, months, p_churn, reason, p_expand, None)
+            self._churn(a, stop, months, seats, reason, [main, pack], None)
+            return None
+        expanded = r.random() < p_expand
+        self._truth_renewal(a, stop, months, p_churn, None, p_expand, expanded)
+        lo, hi = r_idx - self.KNOWN_DAYS - 30 + PRE, r_idx - self.KNOWN_DAYS + PRE
+        hh = float(self.H[a.idx, max(lo, 0):hi].mean()) if hi > 0 else float(self.base[a.idx])
+        if expanded:
+            seats = int(seats * r.uniform(1.1, 1.5)) + 1
+        elif hh < 0.5 and r.random() < (0.5 if months == 12 else 0.05):  # unhappy renewers cut seats
+            seats = max(3, int(seats * r.uniform(0.6, 0.9)))
+        if a.attrs(stop)["tier"] == "smb" and seats > 40:
+            a.changes.append((stop, "tier", "mid_market"))
+        return seats
 
     # -- contacts ----------------------------------------------------------------------------
     def _contacts(self):
@@ -387,7 +533,7 @@ class World:
                 if pi < -PRE:
                     delay, missed = round(r.gauss(-1, 4)), r.random() < 0.03
                 else:
-                    hp = self.h(a.idx, pi)
+                    hp = self.hc("milestones", a.idx, pi)
                     delay = round(r.gauss(30 * (0.6 - hp), 5))
                     missed = r.random() < (0.55 if hp < 0.35 else 0.2 if hp < 0.5 else 0.03)
                 done = None if missed else planned + dt.timedelta(days=max(delay, -10))
@@ -413,7 +559,13 @@ class World:
             if lo < hi:
                 self.active[s.account, lo:hi] = True
                 self.seats[s.account, lo:hi] = s.seats
+        for s in self.subs:  # seat packs (non-default worlds) add to the platform's seats
+            lo, hi = max(self.di(s.start), 0), min(self.di(s.end), n_days)
+            if s.product == "seat_pack" and lo < hi:
+                self.seats[s.account, lo:hi] += s.seats * self.active[s.account, lo:hi]
         self.Hw = self.H[:, PRE:PRE + n_days]  # health over the window
+        # each channel over the window: the same array as Hw where the channel is the latent health
+        self.Cw = {c: self.Hw if m is self.H else m[:, PRE:PRE + n_days] for c, m in self.C.items()}
 
     # -- snapshot rows -------------------------------------------------------------------------
     def snapshot(self, d: dt.date) -> dict[str, list[dict]]:
