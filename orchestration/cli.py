@@ -51,18 +51,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
-def _warehouse_damage(paths) -> str | None:
-    """DuckDB's error opening the warehouse when the file itself is unreadable (truncated, damaged),
-    else None: absent, readable, or only locked by another process."""
+# DuckDB's words for a database file it cannot read back (truncated, damaged), not a lock or a full disk
+UNREADABLE = re.compile(r"could not read enough bytes|corrupt|checksum|not a valid duckdb|serialization error|truncat", re.I)
+
+
+def _warehouse_damage(paths, failures: list[str]) -> str | None:
+    """DuckDB's error when the warehouse file itself cannot be read (truncated, damaged), else None.
+    Opening it is not enough to know: a file cut after its catalog opens, and fails in the first
+    model that reads a table past the cut; so a failure naming the file with such an error counts."""
     import duckdb
 
     if not paths.warehouse.exists():
         return None
+    for failure in failures:
+        for line in failure.splitlines():
+            if str(paths.warehouse) in line and UNREADABLE.search(line) and "lock" not in line.lower():
+                return " ".join(line.split())
     try:
         duckdb.connect(str(paths.warehouse), read_only=True).close()
     except duckdb.Error as exc:
         message = " ".join(str(exc).split())
-        return None if "lock" in message.lower() else message
+        return message if UNREADABLE.search(message) or "lock" not in message.lower() else None
     return None
 
 
@@ -71,7 +80,7 @@ def _print_failure(result, paths) -> None:
     text = "\n".join(result.failures)
     lines = ["", "What failed:"]
     lines += [f"  {f.strip().splitlines()[0][:600]}" for f in result.failures[:8]] or ["  (see the Dagster UI: make ui)"]
-    damage = _warehouse_damage(paths)
+    damage = _warehouse_damage(paths, result.failures)
     if damage:
         wal = paths.warehouse.with_name(paths.warehouse.name + ".wal")
         lines += [

@@ -214,3 +214,23 @@ def test_stale_feeds_by_kind_and_per_entity_limit(monkeypatch):
     conf = {**settings.load(), "freshness_max_lag_days": {**settings.load()["freshness_max_lag_days"], "crm__tasks": 14}}
     monkeypatch.setattr(settings, "load", lambda: conf)
     assert feed_lag.stale_feeds(newest) == []
+
+
+def test_warehouse_damage_is_recognised_whether_or_not_the_file_opens(tmp_path):
+    """Cut inside its catalog, the file does not open; cut after it, it opens and the first model
+    reading past the cut fails: both are named damage, a lock held by another process is not."""
+    from orchestration.cli import _warehouse_damage
+    from orchestration.lib.paths import Paths
+
+    paths = Paths(landing=tmp_path / "landing", warehouse=tmp_path / "warehouse.duckdb", data=tmp_path)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("create table t as select range as i from range(200000)")
+    read_past_cut = (f'dbt_warehouse: Runtime Error in model stg_x (models/x.sql) IO Error: Could not read enough bytes '
+                     f'from file "{paths.warehouse}": attempted to read 262144 bytes from location 35401728')
+    locked = f'dbt_warehouse: IO Error: Could not set lock on file "{paths.warehouse}": Conflicting lock is held'
+    assert _warehouse_damage(paths, []) is None
+    assert _warehouse_damage(paths, [locked]) is None
+    assert "Could not read enough bytes" in _warehouse_damage(paths, ["other\n" + read_past_cut])
+    with paths.warehouse.open("r+b") as fh:
+        fh.truncate(1000)
+    assert _warehouse_damage(paths, []) is not None
