@@ -9,12 +9,14 @@ once (`cli run`, as `make run` does) and then changed the ways the issue found w
 - rows appended to a 17-day-old responses extract and the 16-day-old one re-sent without its
   key column (rejected: its raw partition goes), both older than the incremental lookback: the
   next run rebuilds the incremental models in full by itself, says so, and staging and marts
-  follow raw;
+  follow raw; the same when new_extracts_sensor's ingest run and then the transform run its
+  follow-up sensor requests do it, without the CLI;
 - a truncated warehouse fails with a hint to delete it; deleted, the next run rebuilds it from
   raw, table for table the same as the warehouse the incremental runs left.
 
 Four full runs of the tiny preset (the build, the re-send, the truncated warehouse, the rebuild)
-share one data dir; the refused run stops before any work.
+and one ingest + transform the way the sensors start them share one data dir; the refused run
+stops before any work.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import csv
 import shutil
 import subprocess
 import sys
+import textwrap
 from datetime import date
 from pathlib import Path
 
@@ -160,6 +163,47 @@ def test_old_resent_and_rejected_extracts_rebuild_what_they_reach(built, resent)
     assert f"survey__responses {resent['day']} re-sent" in line, line
     assert f"survey__responses {resent['rejected_day']} re-sent" in line, line
     assert "stg_survey__responses" in line and "fct_survey_responses" in line, line
+
+
+SENSOR_THEN_TRANSFORM = textwrap.dedent("""
+    import dagster as dg
+    from orchestration.lib.paths import current
+    from orchestration.pipeline import dagster_home, export_env, prepare_dbt
+
+    paths = current()
+    export_env(paths)
+    dagster_home(paths)
+    prepare_dbt(paths)
+    from orchestration.definitions import defs
+    from orchestration.defs.automation import new_extracts_sensor
+
+    instance = dg.DagsterInstance.get()
+    # what the daemon does: the sensor's run request, then the run transform_after_ingest requests
+    result = new_extracts_sensor(dg.build_sensor_context(instance=instance))
+    (request,) = result.run_requests
+    ingest = defs.get_job_def("ingest_job").execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+    transform = defs.get_job_def("transform_job").execute_in_process(instance=instance, raise_on_error=False)
+    print("RESULT", ingest.success, transform.success)
+""")
+
+
+def test_the_sensor_and_its_transform_run_rebuild_in_full_too(built, resent):
+    """Without the CLI: new_extracts_sensor's ingest run, then the transform run its follow-up
+    sensor starts (no tags, no run config), after a row was appended to an 18-day-old extract."""
+    landing, data = built["landing"], built["data"]
+    day = built["dates"][-2 - OLD]
+    responses = next((landing / "survey" / "responses" / day).glob("*.csv"))
+    with responses.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    with responses.open("a", newline="", encoding="utf-8") as fh:
+        csv.DictWriter(fh, fieldnames=list(rows[0])).writerow({**rows[0], "response_id": "rsp_sensor_0"})
+    proc = subprocess.run([sys.executable, "-c", SENSOR_THEN_TRANSFORM], cwd=ROOT, env=pipeline_env(landing, data),
+                          capture_output=True, text=True, timeout=1800)
+    assert "RESULT True True" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
+    warehouse = data / "warehouse.duckdb"
+    assert query(warehouse, "select count(*) from marts.fct_survey_responses where response_id = 'rsp_sensor_0'") == [(1,)]
+    line = next((x for x in proc.stdout.splitlines() if "rebuilt in full" in x), "")
+    assert "dbt_warehouse: rebuilt in full (dbt --full-refresh)" in line and f"survey__responses {day} re-sent" in line, line
 
 
 def test_truncated_warehouse_says_delete_it_and_the_rebuild_is_identical(built, resent):
