@@ -66,4 +66,4 @@ bench: setup
 	$(BIN)/python bench/incremental.py --preset history --histories 30,90,180,365 --volumes 1,3,7 --volume-history 90
 
 clean:
-	rm -rf data/warehouse.duckdb* data/raw data/audit data/models data/outbox data/serving data/dagster_home data/dbt_target data/dbt_logs dbt_project/target dbt_project/logs
+	rm -rf data/warehouse.duckdb* data/raw data/audit data/models data/outbox data/serving data/dagster_home data/dbt_target data/dbt_logs data/transform_state data/.chw_owner.json dbt_project/target dbt_project/logs

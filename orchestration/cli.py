@@ -14,7 +14,15 @@ from datetime import date
 from pathlib import Path
 
 from orchestration.lib.paths import PROJECT_ROOT, current
-from orchestration.pipeline import dagster_home, dbt_command, export_env, log, prepare_dbt, run_pipeline
+from orchestration.pipeline import (
+    dagster_home,
+    dbt_command,
+    export_env,
+    log,
+    prepare_dbt,
+    refuse_shared_data_dir,
+    run_pipeline,
+)
 
 
 def _landing_is_empty(landing) -> bool:
@@ -43,15 +51,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run_pipeline(paths)
     _print_where(paths, result)
     if not result.success:
-        _print_failure(result)
+        _print_failure(result, paths)
     return 0 if result.success else 1
 
 
-def _print_failure(result) -> None:
+# DuckDB's words for a database file it cannot read back (truncated, damaged), not a lock or a full disk
+UNREADABLE = re.compile(r"could not read enough bytes|corrupt|checksum|not a valid duckdb|serialization error|truncat", re.I)
+
+
+def _warehouse_damage(paths, failures: list[str]) -> str | None:
+    """DuckDB's error when the warehouse file itself cannot be read (truncated, damaged), else None.
+    Opening it is not enough to know: a file cut after its catalog opens, and fails in the first
+    model that reads a table past the cut; so a failure naming the file with such an error counts."""
+    import duckdb
+
+    if not paths.warehouse.exists():
+        return None
+    for failure in failures:
+        for line in failure.splitlines():
+            if str(paths.warehouse) in line and UNREADABLE.search(line) and "lock" not in line.lower():
+                return " ".join(line.split())
+    try:
+        duckdb.connect(str(paths.warehouse), read_only=True).close()
+    except duckdb.Error as exc:
+        message = " ".join(str(exc).split())
+        return message if UNREADABLE.search(message) or "lock" not in message.lower() else None
+    return None
+
+
+def _print_failure(result, paths) -> None:
     """Why the run failed, in a few lines, and what to do about the causes we know."""
     text = "\n".join(result.failures)
     lines = ["", "What failed:"]
     lines += [f"  {f.strip().splitlines()[0][:600]}" for f in result.failures[:8]] or ["  (see the Dagster UI: make ui)"]
+    damage = _warehouse_damage(paths, result.failures)
+    if damage:
+        wal = paths.warehouse.with_name(paths.warehouse.name + ".wal")
+        lines += [
+            f"The warehouse file {paths.warehouse} cannot be read ({damage[:300]}): it is truncated or damaged "
+            "(a full disk, a copy cut short?).",
+            f"  Nothing is lost: every table in it is built from {paths.raw} and {paths.audit}. Delete it and run "
+            f"again, which rebuilds it from raw:  rm -f {paths.warehouse} {wal}  and then the same command.",
+        ]
     if re.search(r"out of memory", text, re.I):
         limit = os.environ.get("CHW_DUCKDB_MEMORY_LIMIT") or "3GB (the default)"
         lines += [
@@ -89,6 +130,7 @@ def _print_where(paths, result) -> None:
             f"  audit       {files} files, {rows_in} rows in, {loaded} loaded, {quarantined} quarantined, "
             f"{rejected} files rejected (audit.load_log, audit.quarantine)"
         )
+        lines += _rejected_and_stale(con)
         marts = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
         ).fetchall()]
@@ -115,6 +157,40 @@ def _print_where(paths, result) -> None:
     print("\n".join(lines), flush=True)
 
 
+SHOW_REJECTED = 20  # the summary names this many rejected files; audit.load_log has them all
+
+
+def _rejected_and_stale(con) -> list[str]:
+    """Summary lines naming each rejected file with its reason, and each stale feed with its lag
+    (orchestration/lib/feed_lag.py), from audit.load_log: whatever ingest rejects, with whatever
+    reason it gives, shows here without this code knowing the reason."""
+    from orchestration.lib.feed_lag import stale_feeds
+
+    lines = []
+    rejected = con.execute(
+        "select cast(extract_date as varchar), file, error from audit.load_log "
+        "where status = 'rejected' order by extract_date, file"
+    ).fetchall()
+    for day, file, error in rejected[:SHOW_REJECTED]:
+        reason = " ".join((error or "no reason recorded").split())
+        lines.append(f"  REJECTED    {file or f'(no file, extract date {day})'}: {reason}")
+    if len(rejected) > SHOW_REJECTED:
+        lines.append(f"  REJECTED    ... and {len(rejected) - SHOW_REJECTED} more files (audit.load_log where status = 'rejected')")
+    newest = {
+        (source, entity): day
+        for source, entity, day in con.execute(
+            "select source, entity, cast(max(extract_date) as varchar) from audit.load_log "
+            "where status = 'loaded' group by source, entity"
+        ).fetchall()
+    }
+    for feed in stale_feeds(newest):
+        lines.append(
+            f"  STALE       {feed.entity}: newest extract {feed.newest}, {feed.lag_days} days behind the landing "
+            f"zone's newest ({feed.newest_any}; allowed {feed.max_lag_days}, vars.chw.freshness_max_lag_days)"
+        )
+    return lines
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     prepare_dbt(current())
     return 0
@@ -129,6 +205,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     """`dg dev` (what Dagster documents in place of `dagster dev`): the webserver on 127.0.0.1
     only, the daemon, and the code location of pyproject.toml's [tool.dg.project]."""
     paths = current()
+    refuse_shared_data_dir(paths)  # its sensors and schedule ingest and build into the data dir
     export_env(paths)
     dagster_home(paths)  # DAGSTER_HOME and its dagster.yaml (telemetry off, pools, event log)
     prepare_dbt(paths)

@@ -240,6 +240,18 @@ def release_abandoned_runs(instance: dg.DagsterInstance, paths: Paths) -> None:
             )
 
 
+class DataDirInUse(SystemExit):
+    """The data directory belongs to another warehouse or landing zone (paths.data_dir_conflict)."""
+
+
+def refuse_shared_data_dir(paths: Paths) -> None:
+    from orchestration.lib.paths import data_dir_conflict
+
+    conflict = data_dir_conflict(paths)
+    if conflict:
+        raise DataDirInUse(f"refused: {conflict}")
+
+
 def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = None) -> PipelineResult:
     """Ingest the given extract dates (default: those of the landing zone that changed since they
     were ingested, see `landing_state.dates_to_ingest`), then build every downstream asset.
@@ -249,6 +261,7 @@ def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = N
     from orchestration.lib.run_lock import pipeline_lock
 
     paths = paths or current()
+    refuse_shared_data_dir(paths)
     with pipeline_lock(_lock_file(paths), say=log):
         export_env(paths)
         return _run_pipeline(paths, extract_dates)

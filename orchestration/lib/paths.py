@@ -8,6 +8,7 @@ absolute: dbt-duckdb resolves relative paths from whichever process queries a vi
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -73,6 +74,43 @@ class Paths:
             # DBT_LOG_LEVEL_FILE=info or debug brings the file back.
             "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "none"),
         }
+
+
+OWNER_FILE = ".chw_owner.json"
+
+
+def data_dir_conflict(paths: Paths) -> str | None:
+    """Why `paths.data` must not be used for this warehouse and landing zone, or None.
+
+    raw/, audit/ and the run state go beside the warehouse by default, so two warehouses in one
+    folder shared them: the second landing zone's ingest saw the first one's extract dates as
+    withdrawn or unchanged, and its marts were built from a mixture (3 of 27 reference checks
+    passed). The first run on a data directory records in it (`OWNER_FILE`) which warehouse and
+    landing zone it belongs to; a run for another one is refused with what to do instead. A data
+    directory without the file (new, or from before the file existed) is claimed as it is.
+    """
+    owner = paths.data / OWNER_FILE
+    mine = {"warehouse": str(paths.warehouse), "landing": str(paths.landing)}
+    try:
+        recorded = json.loads(owner.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        recorded = None
+    except ValueError:
+        recorded = {}
+    if recorded is None:
+        paths.data.mkdir(parents=True, exist_ok=True)
+        owner.write_text(json.dumps(mine, indent=1) + "\n", encoding="utf-8")
+        return None
+    if recorded == mine:
+        return None
+    own = paths.warehouse.parent / f"{paths.warehouse.stem}_data"
+    return (
+        f"data directory {paths.data} holds the raw, audit and run state of warehouse {recorded.get('warehouse')} "
+        f"(landing zone {recorded.get('landing')}), as {owner} records; this run is for warehouse {paths.warehouse} "
+        f"(landing zone {paths.landing}). Sharing one data directory mixes their extracts and gives wrong marts. "
+        f"Give this one its own: CHW_DATA_DIR={own} (or put the warehouse in a folder of its own). "
+        f"If {paths.data} really is this warehouse's (the warehouse or landing zone moved), delete {owner} and run again."
+    )
 
 
 def _abs(value: str | os.PathLike) -> Path:

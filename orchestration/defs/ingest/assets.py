@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 
 from orchestration.defs.partitions import extract_date_partitions
-from orchestration.lib import settings
+from orchestration.lib import feed_lag, settings
 from orchestration.lib.contract import ENTITIES, Entity
 from orchestration.lib.ingest import (
     PartitionResult,
@@ -133,7 +133,7 @@ def _fresh_check(ent: Entity) -> dg.AssetCheckResult:
     from datetime import date
 
     landing = current().landing
-    max_lag = int(settings.load()["freshness_max_lag_days"][ent.kind])
+    max_lag = feed_lag.max_lag_days(ent.source, ent.name, ent.kind)  # the run summary's limit too
     newest_any = max((d for e in ENTITIES if (d := newest_extract_date(landing, e))), default=None)
     newest_own = newest_extract_date(landing, ent)
     if newest_any is None:

@@ -28,6 +28,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.lib import settings, transform_state
 from orchestration.lib.broken_rules import broken_rules, describe
 from orchestration.lib.paths import DBT_PROJECT_DIR, current, dbt_executable
 
@@ -129,10 +130,65 @@ def prune_invocation_folders(target: Path, keep: int = KEEP_INVOCATIONS) -> list
     return folders[keep:]
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+class DbtBuildConfig(dg.Config):
+    """Run configuration of the dbt assets (Launchpad in the UI, or run config)."""
+
+    full_refresh: bool = False  # rebuild every incremental model in full (dbt --full-refresh)
+
+
+def incremental_models_reached(entities: list[str], selected: set[dg.AssetKey]) -> tuple[list[str], list[str]]:
+    """(the incremental models among `selected`, those of them downstream of the raw `entities`
+    ("<source>__<entity>"), through the manifest's child map)."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    nodes, children = manifest["nodes"], manifest["child_map"]
+    incremental = {
+        uid: node["name"]
+        for uid, node in nodes.items()
+        if node["resource_type"] == "model"
+        and node["config"].get("materialized") == "incremental"
+        and translator.get_asset_key(node) in selected
+    }
+    wanted = {tuple(e.split("__", 1)) for e in entities}
+    todo = [uid for uid, s in manifest["sources"].items() if (s["source_name"], s["name"]) in wanted]
+    seen: set[str] = set()
+    while todo:
+        uid = todo.pop()
+        if uid not in seen:
+            seen.add(uid)
+            todo += children.get(uid, [])
+    return sorted(incremental.values()), sorted(name for uid, name in incremental.items() if uid in seen)
+
+
+def _build_args(context: dg.AssetExecutionContext, name: str, config: DbtBuildConfig, now: transform_state.Ingested) -> list[str]:
+    """BUILD_ARGS, with --full-refresh when asked for or when an extract changed further back
+    than the incremental models read again (orchestration/lib/transform_state.py); says so in one
+    line (the run's output and the Dagster log)."""
+    from orchestration.pipeline import log  # noqa: PLC0415 (the pipeline's output line format)
+
+    if config.full_refresh:
+        why = "asked for (run config full_refresh)"
+    else:
+        lookback = int(settings.load().get("incremental_lookback_days", 7))
+        decision = transform_state.full_refresh_needed(transform_state.built_from(current(), name), now, lookback)
+        if decision is None:
+            return BUILD_ARGS
+        _, reached = incremental_models_reached(decision.entities, set(context.selected_asset_keys))
+        if not reached:
+            return BUILD_ARGS  # nothing incremental in this build reads what changed
+        why = f"{decision.reason()}; incremental models they reach: {', '.join(reached)}"
+    models, _ = incremental_models_reached([], set(context.selected_asset_keys))
+    line = f"{name}: rebuilt in full (dbt --full-refresh): {', '.join(models) or 'no incremental models'}; why: {why}"
+    context.log.warning(line)
+    log(line)
+    return [*BUILD_ARGS, "--full-refresh"]
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, name: str, config: DbtBuildConfig):
     """dbt build, its events passed on as they come, except failed checks: those wait for dbt to
-    finish (and let go of the warehouse), then carry the rules they found broken."""
-    invocation = dbt.cli(BUILD_ARGS, context=context)
+    finish (and let go of the warehouse), then carry the rules they found broken. A build of the
+    asset's whole selection that succeeds records what it was built from (transform_state)."""
+    now = transform_state.ingested(current())  # before dbt reads raw: a later ingest is seen next time
+    invocation = dbt.cli(_build_args(context, name, config, now), context=context)
     failed: list[dg.AssetCheckResult] = []
     error: Exception | None = None
     try:
@@ -146,6 +202,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from (check_with_broken_rules(event, invocation) for event in failed)
     if error is not None:
         raise error
+    if set(context.selected_asset_keys) == set(context.assets_def.keys):
+        transform_state.remember(current(), name, now)
     pruned = prune_invocation_folders(Path(dbt_project.target_path))
     if pruned:
         context.log.info(f"deleted {len(pruned)} old dbt invocation folders (kept the newest {KEEP_INVOCATIONS})")
@@ -188,9 +246,9 @@ _SPLIT = _has_models_source()
     dagster_dbt_translator=translator,
     pool=WAREHOUSE_POOL,
 )
-def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     """Staging, audit, intermediate and metric marts."""
-    yield from _build(context, dbt)
+    yield from _build(context, dbt, "dbt_warehouse", config)
 
 
 dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_warehouse]
@@ -205,9 +263,9 @@ if _SPLIT:
         dagster_dbt_translator=translator,
         pool=WAREHOUSE_POOL,
     )
-    def dbt_scored(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def dbt_scored(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
         """Models that read the Python models' outputs: health score, alerts and what follows."""
-        yield from _build(context, dbt)
+        yield from _build(context, dbt, "dbt_scored", config)
 
     dbt_asset_defs.append(dbt_scored)
 
