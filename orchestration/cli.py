@@ -137,14 +137,17 @@ def _print_where(paths, result) -> None:
         lines.append(f"  marts       {', '.join(marts)}")
         try:
             blocked = con.execute(
-                "select extract_date, quarantined_pct from intermediate.int_health__blocked_extract_dates order by 1"
+                "select source, entity, extract_date, quarantined_pct "
+                "from intermediate.int_health__blocked_extract_dates order by 3, 1, 2"
             ).fetchall()
         except duckdb.Error:
             blocked = []
         if blocked:
+            # every entity's extracts pass the quarantine gate (defs/ingest: quarantine_share)
             lines.append(
-                "  BLOCKED     survey responses extracts over quarantine_block_pct, not health-scored: "
-                + ", ".join(f"{d} ({pct:.0f}% invalid)" for d, pct in blocked)
+                "  BLOCKED     extracts over quarantine_block_pct invalid, not health-scored "
+                "(see audit.quarantine; re-send a corrected extract): "
+                + ", ".join(f"{s}/{e} {d} ({pct:.0f}% invalid)" for s, e, d, pct in blocked)
             )
         con.close()
     except duckdb.Error as exc:  # the warehouse may be absent after a failed run
