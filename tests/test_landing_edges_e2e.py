@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import run_cli, table_fingerprints
 from tests.ingest_helpers import tree_digest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.e2e  # in `make test`: issue 27 cases 1 and 4 end to end (one tiny build and a re-run)
 
 END = "2026-10-31"
 FUTURE = "2099-12-31"

@@ -34,6 +34,7 @@ METRICS: dict[str, MetricInfo] = {
     "surveys_per_contact_90d": MetricInfo("Surveys per contact, 90 d", "", 2, higher_is_better=False),
     "survey_timeliness_pct": MetricInfo("Survey timeliness", "%", 1, (0, 100)),
     "acsi_index": MetricInfo("ACSI", "/ 100", 1, (0, 100)),
+    "acsi_incomplete_respondents": MetricInfo("ACSI respondents with an item missing", "", 0, higher_is_better=False),
     "review_count": MetricInfo("Reviews", "", 0, higher_is_better=None),
     "review_rating_avg": MetricInfo("Review rating", "/ 5", 2, (0, 5)),
     "logo_churn_rate_pct": MetricInfo("Logo churn", "%", 1, higher_is_better=False),

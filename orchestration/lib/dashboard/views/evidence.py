@@ -81,6 +81,10 @@ def evidence_table(rows: list[dict[str, Any]]) -> str:
         known = list(MEASURES).index(m) if m in MEASURES else len(MEASURES)
         return (r.get("value_text") is None, r.get("goal") is None, known, m)
 
+    # measures with no figure yet (no model in force, too few renewals) are named once under the
+    # table instead of as rows of dashes: the reader sees what is measured, and what is still to come
+    empty = [r for r in rows if num(r.get("value")) is None and not r.get("value_text")]
+    rows = [r for r in rows if r not in empty]
     body = []
     for r in sorted(rows, key=order):
         m = str(r["measure"])
@@ -97,8 +101,12 @@ def evidence_table(rows: list[dict[str, Any]]) -> str:
         body.append(f'<tr data-measure="{esc(m)}"><td title="{esc(m)}">{esc(label)}</td><td{cls}><b>{shown}</b></td>'
                     f'<td class="num">{esc(_goal_text(m, num(r.get("goal"))))}</td><td>{mark}</td>'
                     f'<td class="num">{esc(fmt_n(int(n))) if n is not None else ""}</td></tr>')
+    later = ", ".join(sorted(MEASURES.get(str(r["measure"]), (str(r["measure"]).replace("_", " "), ""))[0]
+                             for r in empty))
+    pending = (f'<p class="note">Not measured yet (no model in force, or too few renewals held out): '
+               f'{esc(later)}.</p>' if empty else "")
     return ('<table class="data evidence"><thead><tr><th>Measure</th><th class="num">Value</th><th class="num">Goal</th>'
-            f'<th></th><th class="num">Sample</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
+            f'<th></th><th class="num">Sample</th></tr></thead><tbody>{"".join(body)}</tbody></table>{pending}')
 
 
 def reliability_table(rows: list[dict[str, Any]]) -> str:
