@@ -74,7 +74,8 @@ class FileResult:
     rows_quarantined: int
     status: str
     error: str = ""
-    #: of rows_quarantined, exact duplicates of a loaded row (not in the load log: the gate's figure)
+    #: of rows_quarantined, exact duplicates of a loaded row and versions a later `updated_at`
+    #: superseded: not invalid (not in the load log: the gate's figure)
     rows_duplicate: int = 0
 
 
@@ -436,7 +437,8 @@ def _apply_failures(con: duckdb.DuckDBPyConnection, failures: pd.DataFrame, resu
 
 
 def _dedupe(con: duckdb.DuckDBPyConnection, ent: Entity, d: str, p: str, extras: list[str]) -> dict[int, int]:
-    """Quarantine the losing versions of duplicate keys; returns the exact duplicates by file."""
+    """Quarantine the losing versions of duplicate keys; returns by file those that are not invalid
+    (exact duplicates, versions superseded by a later `updated_at`)."""
     # most extracts have no duplicate key: one statement says so, before any table is made
     if not con.execute(f"SELECT count(*) FROM ({dup_keys_sql(ent, f'{p}checked')})").fetchone()[0]:
         return {}
@@ -453,7 +455,7 @@ def _dedupe(con: duckdb.DuckDBPyConnection, ent: Entity, d: str, p: str, extras:
     )
     return {
         int(i): int(n)
-        for i, n in con.execute(f"SELECT _file_idx, count(*) FROM {p}losers WHERE exact GROUP BY 1").fetchall()
+        for i, n in con.execute(f"SELECT _file_idx, count(*) FROM {p}losers WHERE benign GROUP BY 1").fetchall()
     }
 
 

@@ -182,6 +182,10 @@ def dup_keys_sql(ent: Entity, checked: str) -> str:
 #: (the quarantine gate leaves them out of the invalid share; dbt's int_health__blocked_extract_dates
 #: recognises them by this text)
 EXACT_DUPLICATE = "exact duplicate"
+#: likewise for an earlier version of a key in the same extract, superseded by a version with a later
+#: `updated_at`: the contract's own rule for delta feeds (a ticket opened and updated on one day),
+#: not invalid data
+SUPERSEDED = "superseded version"
 
 
 def dedupe_losers_sql(
@@ -191,13 +195,16 @@ def dedupe_losers_sql(
 
     Winner: the greatest `updated_at` where the entity has one (the contract's rule for delta
     feeds), else -- and to break ties -- the last record (later file by name, later row).
-    `exact`: the loser equals the winner in every column (the same record sent twice, e.g. a file
-    re-sent under another name): its reason says so and what to do, and it is not invalid data.
+    `benign`: the loser equals the winner in every column (the same record sent twice, e.g. a file
+    re-sent under another name), or it is an earlier version the winner's later `updated_at`
+    supersedes: its reason says so, and it is not invalid data. Any other loser (a key twice with
+    no `updated_at` to tell the versions apart, or a tie) is.
     """
     k = ident(ent.key)
     order = ["updated_at DESC NULLS LAST"] if ent.has_updated_at else []
     order += ["_file_idx DESC", "_row_number DESC"]
     prefix = f"duplicate key {ent.key}="
+    superseded = "c.updated_at < first_value(c.updated_at) OVER w" if ent.has_updated_at else "false"
     values = "struct_pack(" + ", ".join(f"{ident(c)} := c.{ident(c)}" for c in [*ent.column_names, *extras]) + ")"
     return f"""
         WITH ranked AS (
@@ -205,7 +212,8 @@ def dedupe_losers_sql(
                    row_number() OVER w AS rk,
                    first_value(c._file_idx) OVER w AS kept_file,
                    first_value(c._row_number) OVER w AS kept_row,
-                   {values} IS NOT DISTINCT FROM first_value({values}) OVER w AS exact
+                   {values} IS NOT DISTINCT FROM first_value({values}) OVER w AS exact,
+                   {superseded} AS superseded
             FROM {checked} c
             WHERE c._reason = '' AND c.{k} IN (SELECT {k} FROM {dupkeys})
             WINDOW w AS (PARTITION BY c.{k} ORDER BY {', '.join(order)})
@@ -215,10 +223,14 @@ def dedupe_losers_sql(
                     THEN {lit(EXACT_DUPLICATE + ' of ')} || f.rel || ':' || r.kept_row::VARCHAR
                          || {lit(f' ({ent.key}=')} || r.k || {lit(f', every value equal) in extract {extract_date}: ')}
                          || {lit('loaded once, not counted as invalid; if a file was sent twice, remove the copy')}
+                    WHEN r.superseded
+                    THEN {lit(SUPERSEDED + ' of ')} || f.rel || ':' || r.kept_row::VARCHAR
+                         || {lit(f' ({ent.key}=')} || r.k
+                         || {lit(f', an earlier updated_at) in extract {extract_date}: the latest version is loaded, not counted as invalid')}
                     ELSE {lit(prefix)} || r.k || {lit(f' in extract {extract_date} (kept ')}
                          || f.rel || ':' || r.kept_row::VARCHAR || ')'
                END AS reason,
-               r.exact
+               r.exact OR r.superseded AS benign
         FROM ranked r JOIN {files} f ON f._file_idx = r.kept_file
         WHERE r.rk > 1
     """

@@ -2,9 +2,10 @@
     One row per (entity, extract date) held back by the blocking Dagster checks
     `quarantine_share` (every entity) and `scale_consistency` (survey responses)
     (orchestration/defs/ingest/assets.py): more than vars.chw.quarantine_block_pct of the
-    extract's rows were invalid. Exact duplicate rows (a file sent twice) are quarantined but are
-    not invalid: they leave both sides of the share (audit.quarantine names them by the reason
-    ingest gives them, orchestration/lib/ingest/validate.py EXACT_DUPLICATE). Same rule, same
+    extract's rows were invalid. Exact duplicate rows (a file sent twice) and versions superseded
+    in the same extract by a later updated_at are quarantined but are not invalid: they leave both
+    sides of the share (audit.quarantine names them by the reason ingest gives them,
+    orchestration/lib/ingest/validate.py EXACT_DUPLICATE, SUPERSEDED). Same rule, same
     numbers as the checks, so it holds however the transform was started: after a failed
     single-day ingest run (the schedule still rebuilds the marts daily) or after `make run` over
     every extract date in one backfill run. account_health withholds that day's scores.
@@ -33,7 +34,7 @@ duplicates as (
         extract_date,
         count(*) as rows_duplicate
     from quarantine
-    where reason like 'exact duplicate %'
+    where reason like 'exact duplicate %' or reason like 'superseded version %'
     group by source, entity, extract_date
 
 ),
