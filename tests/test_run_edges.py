@@ -22,6 +22,7 @@ stops before any work.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import subprocess
 import sys
@@ -124,14 +125,20 @@ def resent(built):
         having min(_extract_date) = cast(? as date) and max(_extract_date) = cast(? as date)""",
         [rejected_day, rejected_day])}
     assert only_there and only_there <= {r[0] for r in query(warehouse, "select response_id from marts.fct_survey_responses")}
-    resend = next((folder / rejected_day).glob("*.csv"))
-    with resend.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    kept = [c for c in rows[0] if c != "response_id"]
-    with resend.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=kept, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    # every file of that day re-sent without the key column (the demo writes CSV and JSONL there)
+    for resend in sorted((folder / rejected_day).iterdir()):
+        if resend.suffix == ".jsonl":
+            lines = [json.loads(x) for x in resend.read_text(encoding="utf-8").splitlines() if x.strip()]
+            resend.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "response_id"}) + "\n"
+                                      for r in lines), encoding="utf-8")
+            continue
+        with resend.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        kept = [c for c in rows[0] if c != "response_id"]
+        with resend.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=kept, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
 
     run = run_cli("run", landing=landing, data=data)
     return {"day": day, "rejected_day": rejected_day, "added": [r["response_id"] for r in added], "gone": only_there,
