@@ -268,11 +268,13 @@ def test_duplicate_keys_keep_greatest_updated_at_across_files(paths):
         "T2": ("pending", f"helpdesk/tickets/{D}/b.csv", 2),
     }
     reasons = {(q["file"], q["row_number"]): q["reason"] for q in quarantine(paths, "helpdesk", "tickets", D)}
+    # the contract's rule at work: the earlier versions are superseded, not invalid
+    later = f"an earlier updated_at) in extract {D}: the latest version is loaded, not counted as invalid"
     assert reasons == {
         (f"helpdesk/tickets/{D}/b.csv", 1):
-            f"duplicate key ticket_id=T1 in extract {D} (kept helpdesk/tickets/{D}/a.csv:1)",
+            f"superseded version of helpdesk/tickets/{D}/a.csv:1 (ticket_id=T1, {later}",
         (f"helpdesk/tickets/{D}/a.csv", 2):
-            f"duplicate key ticket_id=T2 in extract {D} (kept helpdesk/tickets/{D}/b.csv:2)",
+            f"superseded version of helpdesk/tickets/{D}/b.csv:2 (ticket_id=T2, {later}",
     }
     assert_reconciles(paths, "helpdesk", "tickets")
 
