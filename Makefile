@@ -31,7 +31,12 @@ test-unit: setup
 test-all: setup
 	$(BIN)/python -m pytest
 
-setup: $(VENV)/.installed
+# The Spark engine's packages (pyspark, dbt-spark) are an optional extra with their own lock:
+# installed when CHW_ENGINE=spark (or WITH_SPARK=1, as CI does), never for a DuckDB user.
+ifeq ($(CHW_ENGINE),spark)
+WITH_SPARK := 1
+endif
+setup: $(VENV)/.installed $(if $(WITH_SPARK),$(VENV)/.installed-spark)
 
 # A project-local environment from pinned versions (requirements.lock, no download addresses).
 # --compile-bytecode: every run starts several Python processes (Dagster, three dbt invocations);
@@ -43,9 +48,14 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
+$(VENV)/.installed-spark: requirements-spark.lock $(VENV)/.installed
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-spark.lock
+	@touch $@
+
 ## make lock: recompile requirements.lock from requirements.in (no index URLs are written).
 lock:
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 --no-header -o requirements.lock
+	$(BIN)/uv pip compile requirements-spark.in --python-version 3.11 --no-header -o requirements-spark.lock
 
 ## make ui: the Dagster UI on 127.0.0.1:3000 (`make ui UI_PORT=3001`: another port), over the runs `make run` recorded.
 UI_PORT ?= 3000

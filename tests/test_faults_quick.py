@@ -81,6 +81,8 @@ def test_installed_packages_are_the_lockfile():
                             capture_output=True, text=True, timeout=120, check=True).stdout.splitlines()
     installed = _packages(freeze)
     locked = _packages((ROOT / "requirements.lock").read_text().splitlines())
+    if "pyspark" in installed:  # the Spark extra (make setup WITH_SPARK=1 / CHW_ENGINE=spark)
+        locked |= _packages((ROOT / "requirements-spark.lock").read_text().splitlines())
     # the Makefile installs uv itself with pip (pinned there), and the project is installed editable
     extra = {name: v for name, v in installed.items() if name not in locked and name not in ("pip", "uv")}
     assert extra == {}, "installed but not in requirements.lock"

@@ -47,7 +47,7 @@
 
 {% macro create_bookkeeping_schema() -%}
     {%- if execute -%}
-        {%- do adapter.create_schema(api.Relation.create(database=target.database, schema=bookkeeping_schema())) -%}
+        {%- do adapter.create_schema(api.Relation.create(database=(target.database if target.database is defined else none), schema=bookkeeping_schema())) -%}
     {%- endif -%}
     select 1
 {%- endmacro %}

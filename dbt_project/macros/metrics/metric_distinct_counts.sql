@@ -574,6 +574,11 @@ select * from md_final
     hash({{ expressions | join(', ') }})
 {%- endmacro %}
 
+{#- Spark: xxhash64 (64 bits, NULL hashes as a value too). -#}
+{% macro spark__metric_hash_id(expressions) -%}
+    xxhash64({{ expressions | join(', ') }})
+{%- endmacro %}
+
 
 {#-
     metric_hash_collisions(relation, id_column, what): a scalar subquery over `relation` (one row
@@ -593,6 +598,15 @@ select * from md_final
     case
         when count(*) = count(distinct {{ id_column }}) then 0
         else error('metric_distinct_counts: two different ' || {{ dbt.string_literal(what) }}
+            || ' share an integer id in ' || {{ dbt.string_literal(relation) }}
+            || '; counts by id would merge them. Report this: it needs another id')
+    end
+{%- endmacro %}
+
+{% macro spark__metric_hash_collisions(relation, id_column, what) -%}
+    case
+        when count(*) = count(distinct {{ id_column }}) then 0
+        else raise_error('metric_distinct_counts: two different ' || {{ dbt.string_literal(what) }}
             || ' share an integer id in ' || {{ dbt.string_literal(relation) }}
             || '; counts by id would merge them. Report this: it needs another id')
     end

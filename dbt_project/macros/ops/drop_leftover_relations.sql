@@ -11,6 +11,10 @@
     Only the warehouse's own catalog is touched; DuckDB temp tables are gone with the session.
 -#}
 {% macro drop_leftover_relations() %}
+    {{ return(adapter.dispatch('drop_leftover_relations')()) }}
+{% endmacro %}
+
+{% macro default__drop_leftover_relations() %}
     {%- if execute -%}
         {%- set found = run_query(
             "select table_schema, table_name, table_type from information_schema.tables "
@@ -22,6 +26,24 @@
             {%- set kind = 'view' if row[2] == 'VIEW' else 'table' -%}
             {%- do log("dropping leftover " ~ kind ~ " " ~ row[0] ~ "." ~ row[1] ~ " (from an interrupted run)", info=true) -%}
             {%- do run_query("drop " ~ kind ~ " if exists " ~ adapter.quote(row[0]) ~ "." ~ adapter.quote(row[1])) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    select 1
+{% endmacro %}
+
+{#- Spark has no information_schema: the project's schemas, table by table (`show tables`). -#}
+{% macro spark__drop_leftover_relations() %}
+    {%- if execute -%}
+        {%- set schemas = run_query("show databases").columns[0].values() -%}
+        {%- for schema in schemas -%}
+            {%- for row in run_query("show tables in " ~ schema).rows -%}
+                {%- set name = row[1] -%}
+                {%- if not row[2] and ('__dbt_tmp' in name or '__dbt_backup' in name) -%}
+                    {%- do log("dropping leftover relation " ~ schema ~ "." ~ name ~ " (from an interrupted run)", info=true) -%}
+                    {%- do run_query("drop view if exists " ~ schema ~ "." ~ name) if 'view' in name else none -%}
+                    {%- do run_query("drop table if exists " ~ schema ~ "." ~ name) -%}
+                {%- endif -%}
+            {%- endfor -%}
         {%- endfor -%}
     {%- endif -%}
     select 1

@@ -30,7 +30,8 @@ def _read(warehouse: Path, sql: str) -> pd.DataFrame:
 def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
+    # microsecond timestamps: pandas writes nanoseconds, which Spark cannot read (DuckDB reads both)
+    frame.to_parquet(tmp, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
     tmp.replace(path)  # readers never see a half-written file
     return path
 
