@@ -16,9 +16,9 @@ from orchestration.defs.automation import (
     transform_job,
 )
 from orchestration.defs.ingest import ingest_assets, ingest_checks
+from orchestration.defs.resources import Warehouse
 from orchestration.defs.serve import build_serve_assets
 from orchestration.defs.transform.dbt import dbt_asset_defs, dbt_resource
-from orchestration.lib.warehouse import Warehouse
 
 try:  # Python model assets (health weights, evidence, outbox) arrive with the health score
     from orchestration.defs.models import model_assets

@@ -387,12 +387,11 @@ def with_broken_rules(message: str, paths: Paths) -> str:
     compiled SQL (the newest one dbt wrote in the data dir's dbt target), once the run is over.
     The message is unchanged if that SQL or the warehouse cannot be read."""
     from orchestration.lib.broken_rules import broken_rules, describe
-    from orchestration.lib.warehouse import Warehouse
 
     found = TABLE_CHECKS_FAILURE.search(message)
     if not found:
         return message
     name, yml_path = found.groups()
     compiled = sorted(paths.dbt_target.glob(f"*/compiled/*/{yml_path}/{name}.sql"), key=lambda f: f.stat().st_mtime)
-    rules = broken_rules(compiled[-1], Warehouse.of(paths)) if compiled else None
+    rules = broken_rules(compiled[-1], paths) if compiled else None
     return f"{message} -> {describe(rules)}" if rules else message

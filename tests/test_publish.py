@@ -199,8 +199,8 @@ def test_dropped_mart_leaves_no_stale_parquet(tmp_path):
 
 def test_serve_assets_materialize(tmp_path, monkeypatch):
     """The Dagster assets, alone (the marts they depend on are not part of this run)."""
+    from orchestration.defs.resources import Warehouse
     from orchestration.defs.serve import DASHBOARD, MARTS_DUCKDB, build_marts_duckdb, dashboard
-    from orchestration.lib.warehouse import Warehouse
 
     marts = [dg.AssetKey(["marts", name]) for name in ("metric_values", "account_health", "alerts")]
     serve_assets = [build_marts_duckdb(marts), dashboard]

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.lib.warehouse import Warehouse, as_warehouse
+from orchestration.lib.paths import Paths
+from orchestration.lib.warehouse import as_paths, connect_read_only
 
 MAX_RULES_SHOWN = 10
 
 
-def broken_rules(compiled_sql: Path, warehouse: Warehouse | Path) -> list[tuple[str, str, int]] | None:
+def broken_rules(compiled_sql: Path, warehouse: Paths | Path) -> list[tuple[str, str, int]] | None:
     """The (rule, subject, failing rows) the test's compiled SQL returns, sorted, at most
     MAX_RULES_SHOWN; None when the SQL or the warehouse cannot be read (the caller then says
     what dbt said)."""
@@ -27,7 +28,7 @@ def broken_rules(compiled_sql: Path, warehouse: Warehouse | Path) -> list[tuple[
 
     try:
         sql = compiled_sql.read_text()
-        with as_warehouse(warehouse).connect() as con:
+        with connect_read_only(as_paths(warehouse)) as con:
             rows = con.execute(sql).fetchall()
     except (duckdb.Error, OSError):
         return None

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib.warehouse import Warehouse
+from orchestration.lib.paths import SPARK, Paths
+from orchestration.lib.warehouse import connect_read_only
 
 SERVING_FILE = "chw.duckdb"  # not marts.duckdb: its catalog name would clash with the schema `marts`
 PARQUET_DIR = "parquet"
@@ -169,14 +170,14 @@ def _attach_read_only(con: duckdb.DuckDBPyConnection, warehouse: Path, attempts:
 
 
 def publish(
-    warehouse: Path | str | Warehouse,
+    warehouse: Path | str | Paths,
     serving_dir: Path | str,
     schemas: tuple[str, ...] = DEFAULT_SCHEMAS,
     parquet_schemas: tuple[str, ...] = PARQUET_SCHEMAS,
     lock_attempts: int = 5,
     lock_wait_seconds: float = 1.0,
 ) -> PublishResult:
-    """Copy the `schemas` of `warehouse` (a DuckDB file, or the `Warehouse` resource of either
+    """Copy the `schemas` of `warehouse` (a DuckDB file, or the resolved `Paths` of either
     engine) into a new serving file and swap it in atomically.
 
     Returns what was published: every table with its row count and Parquet file, and the time it
@@ -184,10 +185,9 @@ def publish(
     warehouse is absent or cannot be read.
     """
     started = time.monotonic()
-    spark = warehouse if isinstance(warehouse, Warehouse) and warehouse.is_spark else None
-    if isinstance(warehouse, Warehouse):
-        paths = warehouse.paths()
-        warehouse = paths.spark_warehouse if spark else paths.warehouse
+    spark = warehouse if isinstance(warehouse, Paths) and warehouse.engine == SPARK else None
+    if isinstance(warehouse, Paths):
+        warehouse = warehouse.spark_warehouse if spark else warehouse.warehouse
     warehouse = Path(warehouse).resolve()
     serving_dir = Path(serving_dir).resolve()
     if not (warehouse.is_dir() if spark else warehouse.exists()):
@@ -206,7 +206,7 @@ def publish(
         # An in-memory session attaching both files: the warehouse under its own catalog name (so
         # the fully qualified names inside dbt's views resolve) and the new copy as `serving_new`.
         # Spark: the session whose views read the Spark tables' Parquet (catalog `memory`).
-        con = spark.connect() if spark else duckdb.connect(":memory:")
+        con = connect_read_only(spark) if spark else duckdb.connect(":memory:")
         try:
             source = "memory" if spark else _attach_read_only(con, warehouse, lock_attempts, lock_wait_seconds)
             con.execute(f"attach {_quote_str(str(tmp))} as serving_new")

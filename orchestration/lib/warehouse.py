@@ -1,4 +1,4 @@
-"""The one way in to the warehouse's tables for Python: the `Warehouse` Dagster resource.
+"""The one way in to the warehouse's tables for Python, on either engine.
 
 Everything after dbt (the health models, the alerts outbox, the serving copy, the run summary,
 the broken-rule lines of a failed check) reads the warehouse through a read-only DuckDB
@@ -9,19 +9,18 @@ connection this module gives, whichever engine built it (`CHW_ENGINE`, orchestra
   warehouse (`<CHW_SPARK_DIR>/warehouse/<schema>.db/<table>/`, plain Parquet) is a view over its
   Parquet files. The same SQL then runs on both engines; nothing here starts Spark.
 
-The resource owns the paths too (`Warehouse.paths()`), so assets receive it instead of reading
-the environment themselves.
+Assets reach it through the `Warehouse` Dagster resource (orchestration/defs/resources.py), which
+owns the paths; the CLI and the plain helpers through `Paths`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pandas as pd
 
-from orchestration.lib.paths import DUCKDB, SPARK, Paths, check_engine, current
+from orchestration.lib.paths import DUCKDB, Paths
 
 # The pool every step that reads or writes the warehouse claims (orchestration/dagster.yaml gives
 # each pool one slot): DuckDB has one writer and no reader beside it; Spark's Derby metastore one
@@ -88,66 +87,27 @@ def location(paths: Paths) -> Path:
     return paths.warehouse if paths.engine == DUCKDB else paths.spark_warehouse
 
 
-class Warehouse(dg.ConfigurableResource):
-    """The warehouse and the paths around it (definitions.py sets every field from the
-    environment with dg.EnvVar; an empty field falls back to `paths.current()`, as the CLI
-    resolves it). Assets take it as a parameter: `warehouse: Warehouse`."""
-
-    engine: str = ""  # CHW_ENGINE: duckdb | spark
-    landing_dir: str = ""  # CHW_LANDING_DIR
-    warehouse_path: str = ""  # CHW_WAREHOUSE (the DuckDB file)
-    data_dir: str = ""  # CHW_DATA_DIR
-    spark_dir: str = ""  # CHW_SPARK_DIR
-
-    @classmethod
-    def of(cls, paths: Paths) -> Warehouse:
-        """The resource for resolved `paths` (the CLI, the plain functions the tests call)."""
-        return cls(engine=paths.engine, landing_dir=str(paths.landing), warehouse_path=str(paths.warehouse),
-                   data_dir=str(paths.data), spark_dir=str(paths.spark))
-
-    def paths(self) -> Paths:
-        base = current() if not all((self.landing_dir, self.warehouse_path, self.data_dir)) else None
-        return Paths(
-            landing=Path(self.landing_dir) if self.landing_dir else base.landing,
-            warehouse=Path(self.warehouse_path) if self.warehouse_path else base.warehouse,
-            data=Path(self.data_dir) if self.data_dir else base.data,
-            engine=check_engine(self.engine) if self.engine else (base or current()).engine,
-            spark_dir=Path(self.spark_dir) if self.spark_dir else None,
-        )
-
-    @property
-    def is_spark(self) -> bool:
-        return self.paths().engine == SPARK
-
-    def exists(self) -> bool:
-        return exists(self.paths())
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A read-only DuckDB connection to the warehouse's tables (the caller closes it)."""
-        return connect_read_only(self.paths())
-
-    def read(self, sql: str) -> pd.DataFrame:
-        con = self.connect()
-        try:
-            return con.execute(sql).df()
-        finally:
-            con.close()
-
-    def relation_exists(self, schema: str, name: str) -> bool:
-        if not self.exists():
-            return False
-        found = self.read(
-            "select count(*) as n from information_schema.tables "
-            f"where table_schema = {_quote_str(schema)} and table_name = {_quote_str(name)}"
-        )
-        return bool(found["n"].iloc[0])
+def read(paths: Paths, sql: str) -> pd.DataFrame:
+    con = connect_read_only(paths)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
 
 
-def as_warehouse(warehouse: Warehouse | Path | str) -> Warehouse:
-    """A Warehouse for what callers pass: the resource itself, or a DuckDB file's path (the
-    plain functions' older form, which tests and tools use on a DuckDB warehouse)."""
-    if isinstance(warehouse, Warehouse):
+def relation_exists(paths: Paths, schema: str, name: str) -> bool:
+    """Whether the warehouse holds the table or view `<schema>.<name>` (False before a first run)."""
+    if not exists(paths):
+        return False
+    found = read(paths, "select count(*) as n from information_schema.tables "
+                        f"where table_schema = {_quote_str(schema)} and table_name = {_quote_str(name)}")
+    return bool(found["n"].iloc[0])
+
+
+def as_paths(warehouse: Paths | Path | str) -> Paths:
+    """`Paths` for what callers pass: resolved paths (either engine), or a DuckDB warehouse file's
+    path (the older form of the plain functions, which tests and tools use)."""
+    if isinstance(warehouse, Paths):
         return warehouse
     path = Path(warehouse).resolve()
-    return Warehouse(engine=DUCKDB, warehouse_path=str(path), data_dir=str(path.parent),
-                     landing_dir=str(path.parent / "landing"))
+    return Paths(landing=path.parent / "landing", warehouse=path, data=path.parent, engine=DUCKDB)

@@ -12,8 +12,9 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from orchestration.defs.resources import Warehouse, as_warehouse
 from orchestration.lib import churn_model, health_model, settings
-from orchestration.lib.warehouse import POOL, Warehouse, as_warehouse
+from orchestration.lib.warehouse import POOL
 
 
 def _read(warehouse: Warehouse, sql: str) -> pd.DataFrame:

@@ -11,7 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from orchestration.lib.warehouse import POOL, Warehouse, as_warehouse
+from orchestration.defs.resources import Warehouse, as_warehouse
+from orchestration.lib.warehouse import POOL
 
 LEDGER = "alerts_emitted.txt"
 OUTBOX = "alerts.jsonl"

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from orchestration.defs.resources import Warehouse
 from orchestration.lib.dashboard import render_dashboard
 from orchestration.lib.publish import DEFAULT_SCHEMAS, publish
-from orchestration.lib.warehouse import POOL, Warehouse
+from orchestration.lib.warehouse import POOL
 
 OWNERS = ["team:data-engineering"]
 DASHBOARD_OWNERS = ["team:data-engineering", "team:customer-success-ops"]
@@ -53,7 +54,8 @@ def build_marts_duckdb(published: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
         ),
     )
     def marts_duckdb(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        result = publish(warehouse, warehouse.paths().serving)
+        paths = warehouse.paths()
+        result = publish(paths, paths.serving)
         marts = [t for t in result.tables if t.schema == "marts"]
         context.log.info(
             f"published {len(result.tables)} tables ({result.rows:,} rows) to {result.serving_file} in {result.seconds:.2f} s"

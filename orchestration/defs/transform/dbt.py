@@ -32,10 +32,11 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.defs.resources import Warehouse
 from orchestration.lib import settings, transform_state
 from orchestration.lib.broken_rules import broken_rules, describe
 from orchestration.lib.paths import DBT_PROJECT_DIR, current, dbt_executable
-from orchestration.lib.warehouse import POOL, Warehouse
+from orchestration.lib.warehouse import POOL
 
 
 class ProjectDbtPreparer(DagsterDbtProjectPreparer):
@@ -227,7 +228,7 @@ def check_with_broken_rules(check: dg.AssetCheckResult, invocation: DbtCliInvoca
     if not node or not node["name"].startswith(("table_checks_", "table_warnings_")):
         return check
     compiled = Path(invocation.target_path) / "compiled" / node["package_name"] / node["original_file_path"] / f"{node['name']}.sql"
-    rules = broken_rules(compiled, warehouse)
+    rules = broken_rules(compiled, warehouse.paths())
     if not rules:
         return check
     return dg.AssetCheckResult(
