@@ -155,6 +155,7 @@ def test_the_engine_is_read_in_one_place_and_an_unknown_one_is_refused(monkeypat
     monkeypatch.setenv("CHW_ENGINE", "spark")
     assert current().engine == "spark"
     assert current().dbt_env()["CHW_SPARK_DIR"] == str(tmp_path.resolve() / "spark")
+    assert current().dbt_env()["DBT_TARGET"] == "spark"  # every dbt command on the engine's target
     monkeypatch.setenv("CHW_ENGINE", "postgres")
     with pytest.raises(SystemExit, match=r"CHW_ENGINE='postgres'.*one of duckdb, spark"):
         current()

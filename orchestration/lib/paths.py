@@ -99,6 +99,9 @@ class Paths:
         return {
             "CHW_ENGINE": self.engine,
             "CHW_SPARK_DIR": str(self.spark),  # profiles.yml's spark target
+            # the engine is the dbt target (profiles.yml names its outputs after the engines): every
+            # dbt command (the manifest's parse, `cli dbt`, docs) then runs on the engine's target
+            "DBT_TARGET": self.engine,
             "CHW_WAREHOUSE": str(self.warehouse),
             "CHW_RAW_DIR": str(self.raw),
             "CHW_AUDIT_DIR": str(self.audit),
