@@ -99,6 +99,8 @@ class Paths:
         return {
             "CHW_ENGINE": self.engine,
             "CHW_SPARK_DIR": str(self.spark),  # profiles.yml's spark target
+            # Spark's logging, quiet (dbt_project/spark_conf/log4j2.properties says why)
+            "SPARK_CONF_DIR": str(DBT_PROJECT_DIR / "spark_conf"),
             # the engine is the dbt target (profiles.yml names its outputs after the engines): every
             # dbt command (the manifest's parse, `cli dbt`, docs) then runs on the engine's target
             "DBT_TARGET": self.engine,
