@@ -171,7 +171,7 @@ survey_quarters as (
                 / sum(case when metric = 'nps' then 1 else 0 end)
         end as nps
     from responses
-    group by 1
+    group by cast({{ dbt.date_trunc('quarter', 'responded_date') }} as date)
 
 ),
 
@@ -183,7 +183,7 @@ review_quarters as (
     from reviews
     where rating_scale_max > 0
         and reviewed_at is not null
-    group by 1
+    group by cast({{ dbt.date_trunc('quarter', 'reviewed_at') }} as date)
 
 ),
 
