@@ -43,6 +43,7 @@
 {%- set read_from = period_increment_read_from(inc) -%}
 -- depends_on: {{ ref('int_usage__account_feature_days') }}, {{ ref('int_revenue__subscriptions_converted') }}, {{ ref('stg_product__features') }}, {{ ref('stg_product__event_day_moves') }}
 
+-- hanging brackets and case bodies, which sqlfluff's layout cannot express -- noqa: disable=LT02
 with
 
 user_days as (
