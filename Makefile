@@ -72,8 +72,8 @@ lint: setup
 	$(MAKE) --no-print-directory lint-sql
 
 # sqlfluff's dbt templater compiles every model, so the profile's paths must be set: a throwaway
-# warehouse and target folder (compiling reads no table: in an empty warehouse no model is
-# incremental). tests/test_lint.py runs this target.
+# warehouse and target folder (no build needed: in an empty warehouse no model is incremental).
+# Generic tests are macros, not compiled alone. tests/test_lint.py runs this target.
 SQL_LINT_PATHS := dbt_project/models dbt_project/tests/singular
 lint-sql:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \

@@ -1,8 +1,8 @@
 """The dbt SQL passes sqlfluff with the project's rules (.sqlfluff: DuckDB dialect, dbt templater):
 `make lint-sql`, the SQL half of `make lint`, finds nothing in any model or data test.
 
-Not a unit test: the dbt templater compiles every model (minutes, most of it parsing the large
-metric_values expansions)."""
+Not a unit test: the dbt templater compiles every model and sqlfluff parses the rendered SQL,
+most of the time in the large metric_values expansions (3.4 min of CPU, one process)."""
 import json
 import shutil
 import subprocess
