@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 BENCH_PRESETS ?= S M
 
-.PHONY: run test test-unit test-all setup lock ui docs lint bench clean
+.PHONY: run test test-unit test-all setup lock ui docs lint lint-sql bench clean
 
 ## make run: set up, write demo extracts if the landing zone is empty, process every extract date.
 run: setup
@@ -66,8 +66,20 @@ ui: setup
 docs: setup
 	$(BIN)/python -m orchestration.cli docs
 
+## make lint: ruff on the Python, sqlfluff on the dbt SQL (rules in .sqlfluff); fails on any finding.
 lint: setup
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory lint-sql
+
+# sqlfluff's dbt templater compiles every model, so the profile's paths must be set: a throwaway
+# warehouse and target folder (no build needed: in an empty warehouse no model is incremental).
+# Generic tests are macros, not compiled alone. tests/test_lint.py runs this target.
+SQL_LINT_PATHS := dbt_project/models dbt_project/tests/singular
+lint-sql:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	CHW_WAREHOUSE=$$tmp/warehouse.duckdb CHW_RAW_DIR=$$tmp/raw CHW_AUDIT_DIR=$$tmp/audit \
+	CHW_MODELS_DIR=$$tmp/models DBT_TARGET_PATH=$$tmp/target DBT_LOG_PATH=$$tmp/logs \
+	$(BIN)/sqlfluff lint $(SQLFLUFF_ARGS) $(SQL_LINT_PATHS)
 
 bench: setup
 	for preset in $(BENCH_PRESETS); do $(BIN)/python bench/run.py --preset $$preset || exit 1; done

@@ -12,6 +12,7 @@
 -#}
 {%- set a = var('chw')['alerts'] -%}
 
+-- hanging brackets and case bodies, which sqlfluff's layout cannot express -- noqa: disable=LT02
 with
 
 responses as (
@@ -171,7 +172,7 @@ survey_quarters as (
                 / sum(case when metric = 'nps' then 1 else 0 end)
         end as nps
     from responses
-    group by 1
+    group by cast({{ dbt.date_trunc('quarter', 'responded_date') }} as date)
 
 ),
 
@@ -183,7 +184,7 @@ review_quarters as (
     from reviews
     where rating_scale_max > 0
         and reviewed_at is not null
-    group by 1
+    group by cast({{ dbt.date_trunc('quarter', 'reviewed_at') }} as date)
 
 ),
 

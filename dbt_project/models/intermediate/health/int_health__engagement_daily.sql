@@ -37,6 +37,7 @@
 -- depends_on: {{ ref('int_health__extract_bounds') }}
 -- depends_on: {{ ref('int_calendar__days') }}
 
+-- hanging brackets and case bodies, which sqlfluff's layout cannot express -- noqa: disable=LT02
 with
 
 account_days as (

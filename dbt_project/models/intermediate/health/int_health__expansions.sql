@@ -7,6 +7,7 @@
     subscriptions as finally known (as int_health__renewals' churn labels).
 -#}
 
+-- hanging brackets and case bodies, which sqlfluff's layout cannot express -- noqa: disable=LT02
 with
 
 subscriptions as (

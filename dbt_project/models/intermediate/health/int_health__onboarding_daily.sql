@@ -35,7 +35,8 @@ final as (
             when milestones.completed_date is not null
                 and milestones.completed_date <= milestones.planned_date
                 and milestones.completed_date <= score_dates.day
-                then 1 else 0
+                then 1
+            else 0
         end) as bigint) as milestones_on_time
     from score_dates
     inner join milestones

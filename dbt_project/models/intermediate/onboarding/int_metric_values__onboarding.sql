@@ -56,7 +56,8 @@ on_time as (
 
 medians as (
 
-    {{ metric_values('time_to_value_observations', 'median', segments) }}
+    {# noqa PRS below: sqlfluff's DuckDB grammar lacks expression frame offsets (metric_probe_frame_days) #}
+    {{ metric_values('time_to_value_observations', 'median', segments) }}  -- noqa: PRS
 
 ),
 

@@ -120,10 +120,9 @@ month_movements as (
 quarter_movements as (
 
     select
-        account_periods.*,
-        {%- for m in movements %}
-        coalesce(sum(month_movements.{{ m }}), 0) as {{ m }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        account_periods.*
+        {%- for m in movements %},
+        coalesce(sum(month_movements.{{ m }}), 0) as {{ m }}{% endfor %}
     from account_periods
     left join month_movements
         on account_periods.account_id = month_movements.account_id

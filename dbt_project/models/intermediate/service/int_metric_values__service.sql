@@ -232,7 +232,8 @@ call_shares as (
 
 medians as (
 
-    {{ metric_values('median_observations', 'median', segments) }}
+    {# noqa PRS below: sqlfluff's DuckDB grammar lacks expression frame offsets (metric_probe_frame_days) #}
+    {{ metric_values('median_observations', 'median', segments) }}  -- noqa: PRS
 
 ),
 

@@ -19,7 +19,7 @@
 {%- set items = ['satisfaction', 'expectations', 'ideal'] -%}
 {%- set ns = namespace(total_weight=0) -%}
 {%- for item in items -%}
-    {%- set ns.total_weight = ns.total_weight + (weights[item] | float) -%}
+{%- set ns.total_weight = ns.total_weight + (weights[item] | float) -%}
 {%- endfor -%}
 {%- set total_weight = ns.total_weight -%}
 {%- if total_weight <= 0 -%}

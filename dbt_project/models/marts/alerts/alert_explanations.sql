@@ -54,13 +54,12 @@ pairs as (
         now_.health_score,
         now_.score_30d_ago,
         now_.churn_probability,
-        driver_lines.top_risk_drivers,
-        {%- for c in components %}
+        driver_lines.top_risk_drivers
+        {%- for c in components %},
         now_.{{ c }}_score as {{ c }}_score_after,
         before_.{{ c }}_score as {{ c }}_score_before,
         now_.{{ c }}_contribution as {{ c }}_contribution_after,
-        before_.{{ c }}_contribution as {{ c }}_contribution_before{{ ',' if not loop.last }}
-        {%- endfor %}
+        before_.{{ c }}_contribution as {{ c }}_contribution_before{% endfor %}
     from alerts
     inner join account_health as now_
         on alerts.account_id = now_.account_id

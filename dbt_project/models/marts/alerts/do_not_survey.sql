@@ -85,10 +85,10 @@ unioned as (
 final as (
 
     select
-        cast(contact_id as {{ dbt.type_string() }}) as contact_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(reason as {{ dbt.type_string() }}) as reason,
-        cast(since as {{ dbt.type_timestamp() }}) as since,
+        cast(unioned.contact_id as {{ dbt.type_string() }}) as contact_id,
+        cast(unioned.account_id as {{ dbt.type_string() }}) as account_id,
+        cast(unioned.reason as {{ dbt.type_string() }}) as reason,
+        cast(unioned.since as {{ dbt.type_timestamp() }}) as since,
         cast(bounds.latest_extract_date as date) as as_of_date
     from unioned
     cross join bounds
