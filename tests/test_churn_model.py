@@ -42,7 +42,7 @@ def synthetic(n_accounts: int = 500, seed: int = 11, signal: str = "escalated_ti
                 escalated_tickets=float(rng.poisson(0.2 + 6 * risk)) if signal == "escalated_tickets" else float(rng.poisson(1)),
                 breached_first_responses=float(rng.poisson(1)), qbrs=1.0, exec_checkins=0.0,
                 active_stakeholders=float(rng.integers(1, 5)), milestones_due=2.0, milestones_on_time=2.0,
-                tier=tier, renewal_date=renewal.date(),
+                tier=tier, renewal_date=renewal.date(), contract_term_days=365.0,
             )
             rows.append(row)
         renewals.append({"account_id": acc, "renewal_date": renewal.date(), "churned": bool(churned)})
