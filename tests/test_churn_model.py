@@ -94,6 +94,16 @@ def test_the_model_knows_the_contract_term():
     assert top["feature"].value_counts().index[0] == "contract_term"
 
 
+def test_a_history_without_an_input_still_fits_the_tree():
+    """A history that never had a source (no surveys: every sentiment input is missing) leaves a
+    feature no row has; the gradient-boosted candidate must fit around it, not stop the run."""
+    inputs, renewals, expansions = synthetic()
+    inputs = inputs.assign(sentiment_score=np.nan)
+    result = cm.run(inputs, renewals, expansions, health_cfg(candidates=["gradient_boosting"]))
+    assert result.in_force and result.churn.model.kind == "gradient_boosting"
+    assert result.evidence.set_index("measure").loc["auc", "value"] > 0.75
+
+
 def test_calibration_is_monotone(fitted):
     _, result = fitted
     model = result.churn.model

@@ -222,7 +222,14 @@ def _fit(kind: str, x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: Mapping):
         # sample_weight the tree bins every feature by weighted percentiles, 3/4 of its fit time
         rng = np.random.default_rng(int(cfg.get("random_state", 0)))
         pick = rng.choice(len(y), size=len(y), replace=True, p=w / w.sum())
-        est.fit(x[pick], y[pick])
+        xs = x[pick]
+        # a feature no row has (a history without surveys: every sentiment input) cannot be
+        # binned and stops the fit; as a constant it is never split on, so scoring reads it as before
+        empty = np.isnan(xs).all(axis=0)
+        if empty.any():
+            xs = xs.copy()
+            xs[:, empty] = 0.0
+        est.fit(xs, y[pick])
     return est
 
 
