@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=42)
     run.set_defaults(func=cmd_run)
     gen = sub.add_parser("generate", help="write demo extracts")
-    gen.add_argument("--preset", default="demo", help="tiny, small, demo, S, M, history or worlds")
+    gen.add_argument("--preset", default="demo", help="tiny, small, demo, S, M, history, worlds or worlds_large")
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--end-date", default="2026-10-31")
     gen.add_argument("--out", default=None, help="default: CHW_LANDING_DIR")

@@ -26,7 +26,11 @@ def synthetic(n_accounts: int = 500, seed: int = 11, signal: str = "escalated_ti
         acc = f"a{i:04d}"
         renewal = pd.Timestamp(start) + pd.Timedelta(days=int(rng.integers(150, 700)))
         risk = rng.uniform()
-        churned = rng.uniform() < 0.05 + 0.5 * risk ** 2
+        term = 365.0 if signal != "contract_term" or rng.uniform() < 0.4 else 31.0
+        if signal == "contract_term":  # one renewal of a monthly contract churns a twelfth as often
+            churned = rng.uniform() < (0.3 if term == 365.0 else 0.025)
+        else:
+            churned = rng.uniform() < 0.05 + 0.5 * risk ** 2
         busy = rng.uniform()
         expanded = (not churned) and rng.uniform() < 0.05 + 0.6 * busy ** 2
         tier = ["enterprise", "mid_market", "smb"][i % 3]
@@ -42,7 +46,7 @@ def synthetic(n_accounts: int = 500, seed: int = 11, signal: str = "escalated_ti
                 escalated_tickets=float(rng.poisson(0.2 + 6 * risk)) if signal == "escalated_tickets" else float(rng.poisson(1)),
                 breached_first_responses=float(rng.poisson(1)), qbrs=1.0, exec_checkins=0.0,
                 active_stakeholders=float(rng.integers(1, 5)), milestones_due=2.0, milestones_on_time=2.0,
-                tier=tier, renewal_date=renewal.date(),
+                tier=tier, renewal_date=renewal.date(), contract_term_days=term,
             )
             rows.append(row)
         renewals.append({"account_id": acc, "renewal_date": renewal.date(), "churned": bool(churned)})
@@ -72,6 +76,32 @@ def test_the_model_picks_up_a_signal_planted_in_a_non_usage_feature(fitted):
               "expansion_auc", "expansion_lift"):
         assert m in ev.index, m
     assert ev.loc["expansion_auc", "value"] > 0.7
+
+
+def test_the_model_knows_the_contract_term():
+    """Churn per renewal depends on the contract term alone (monthly renewals churn a twelfth as
+    often as annual ones; no score, seat count or tier says which is which): the model must rank
+    annual renewals above monthly ones on the held-out renewals, and name the term as the driver."""
+    inputs, renewals, expansions = synthetic(signal="contract_term")
+    result = cm.run(inputs, renewals, expansions, health_cfg())
+    assert result.in_force
+    ev = result.evidence.set_index("measure")
+    assert ev.loc["auc", "value"] > 0.7, ev.loc["auc"]
+    annual = (inputs["contract_term_days"] == 365.0).to_numpy()
+    p = result.risk["churn_probability"].to_numpy()
+    assert p[annual].mean() > 3 * p[~annual].mean()
+    top = result.drivers[result.drivers["driver_rank"] == 1]
+    assert top["feature"].value_counts().index[0] == "contract_term"
+
+
+def test_a_history_without_an_input_still_fits_the_tree():
+    """A history that never had a source (no surveys: every sentiment input is missing) leaves a
+    feature no row has; the gradient-boosted candidate must fit around it, not stop the run."""
+    inputs, renewals, expansions = synthetic()
+    inputs = inputs.assign(sentiment_score=np.nan)
+    result = cm.run(inputs, renewals, expansions, health_cfg(candidates=["gradient_boosting"]))
+    assert result.in_force and result.churn.model.kind == "gradient_boosting"
+    assert result.evidence.set_index("measure").loc["auc", "value"] > 0.75
 
 
 def test_calibration_is_monotone(fitted):

@@ -6,7 +6,7 @@ What it does, in order (`fit_outcome_model`):
    and the raw inputs behind them (usage per seat and its trend, active days, core-feature
    breadth, tickets, escalations, unresolved load, breached first responses, sentiment level and
    trend, QBRs / executive check-ins / stakeholders, milestone slips, seats, tier, days to the
-   next renewal). Missing inputs stay NaN (the tree model reads them as such; the linear model
+   next renewal, the contract term). Missing inputs stay NaN (the tree model reads them as such; the linear model
    imputes the training mean, so a missing input contributes nothing, and adds an indicator
    where absence itself carries information).
 2. Training rows: account-days 30-90 days before each resolved renewal (as the weight fit), each
@@ -75,6 +75,9 @@ FEATURES: dict[str, tuple[str, int]] = {
     "log_seats": ("seats", 0),
     **{f"tier_{t}": ("tier", 0) for t in TIERS},
     "days_to_renewal": ("renewal_timing", 0),
+    # a renewal of a monthly contract churns far less often than one of an annual contract (twelve
+    # chances a year instead of one): without the term the model mistakes term for health
+    "log_term_days": ("contract_term", 0),
 }
 FEATURE_NAMES: list[str] = list(FEATURES)
 GROUPS: list[str] = list(dict.fromkeys(g for g, _ in FEATURES.values()))
@@ -86,12 +89,14 @@ GROUP_VALUE: dict[str, str] = {
     "escalations": "escalated_tickets", "unresolved_load": "unresolved_tickets",
     "breached_responses": "breached_first_responses", "support_score": "support_score",
     "engagement": "engagement_score", "seats": "seats", "tier": "tier_rank", "renewal_timing": "days_to_renewal",
+    "contract_term": "contract_term_days",
 }
 INPUT_COLUMNS = [
     "account_id", "as_of_date", *[f"{c}_score" for c in COMPONENTS], "seats", "events_last_window",
     "events_prior_window", "active_days_window", "core_features_used", "core_features", "responses_in_window",
     "tickets_in_window", "unresolved_tickets", "escalated_tickets", "breached_first_responses", "qbrs",
     "exec_checkins", "active_stakeholders", "milestones_due", "milestones_on_time", "tier", "renewal_date",
+    "contract_term_days",
 ]
 
 
@@ -139,6 +144,10 @@ def build_features(inputs: pd.DataFrame, change_days: int = 30, renewal_window: 
         f[f"tier_{t}"] = (tier == t).astype(float).to_numpy()
     f["tier_rank"] = tier.map({t: float(i) for i, t in enumerate(TIERS)}).astype("float64").to_numpy()
     days = (pd.to_datetime(inputs["renewal_date"]).astype("datetime64[ns]") - f["as_of_date"]).dt.days.astype("float64").to_numpy()
+    term = _num(inputs, "contract_term_days") if "contract_term_days" in inputs else np.full(len(inputs), np.nan)
+    f["contract_term_days"] = term
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["log_term_days"] = np.where(term > 0, np.log(term), np.nan)
     lo, hi = renewal_window
     f["days_to_renewal"] = np.clip(np.where(np.isnan(days), hi, days), lo, hi)
 
@@ -213,7 +222,14 @@ def _fit(kind: str, x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: Mapping):
         # sample_weight the tree bins every feature by weighted percentiles, 3/4 of its fit time
         rng = np.random.default_rng(int(cfg.get("random_state", 0)))
         pick = rng.choice(len(y), size=len(y), replace=True, p=w / w.sum())
-        est.fit(x[pick], y[pick])
+        xs = x[pick]
+        # a feature no row has (a history without surveys: every sentiment input) cannot be
+        # binned and stops the fit; as a constant it is never split on, so scoring reads it as before
+        empty = np.isnan(xs).all(axis=0)
+        if empty.any():
+            xs = xs.copy()
+            xs[:, empty] = 0.0
+        est.fit(xs, y[pick])
     return est
 
 
