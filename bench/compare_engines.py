@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         paths = current()
     spark_dir = (args.spark_dir or paths.data / "spark_compare").resolve()
+    if not paths.warehouse.exists():
+        print(f"no DuckDB warehouse at {paths.warehouse}: run the pipeline first (make run), "
+              "or give --landing and --workdir", file=sys.stderr)
+        return 2
 
     if not args.skip_build:
         print(f"dbt build --target spark over {paths.data} into {spark_dir} ...", flush=True)

@@ -82,7 +82,8 @@ def dbt_failures(spark_dir: Path) -> dict[str, str]:
     for r in json.loads(results.read_text())["results"]:
         if r["status"] not in ("success", "pass", "warn"):
             message = " ".join((r.get("message") or "").split())
-            out[r["unique_id"].split(".")[-1]] = f"{r['status']}: {message[:300]}" if message else r["status"]
+            # model.<project>.<name>, seed.<project>.<name>, test.<project>.<name>.<hash>
+            out[r["unique_id"].split(".")[2]] = f"{r['status']}: {message[:300]}" if message else r["status"]
     return out
 
 
@@ -215,7 +216,17 @@ def compare_rows(con, duck_relation: str, spark_relation: str, result: TableResu
             result.problems.append(f"{n} rows {label}, first {len(shown)}:\n      " + "\n      ".join(shown))
 
 
+def _order(result: TableResult) -> int:
+    """Report order: tables built on both that differ, then those Spark failed to build, then
+    those it skipped (downstream of a failure), then the equal ones."""
+    if result.equal:
+        return 3
+    if result.spark_rows is not None or result.duckdb_rows is None:
+        return 0
+    return 2 if result.problems[0].endswith("skipped)") else 1
+
+
 def report(results: list[TableResult]) -> str:
     equal = sum(r.equal for r in results)
-    lines = [r.line() for r in results if not r.equal] + [r.line() for r in results if r.equal]
+    lines = [r.line() for r in sorted(results, key=lambda r: (_order(r), r.name))]
     return "\n".join(lines) + f"\n{equal} of {len(results)} tables equal on DuckDB and Spark"
