@@ -120,6 +120,7 @@ def test_comparison_catches_a_difference(tmp_path):
     problems = "\n".join(results["marts.t"].problems)
     assert "1 rows only on DuckDB" in problems and "id: 9007199254740993" in problems, problems
     assert "1 rows only on Spark" in problems and "id: 9007199254740992" in problems, problems
+    assert "values differ in columns ['id']" in problems, problems
 
     spark_table("t", "select id, ratio, day, seen_at, flag from (" + same + ")")
     (spark / "marts.db" / "u" / "part-00000.parquet").unlink()

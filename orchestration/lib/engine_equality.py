@@ -208,12 +208,20 @@ def compare_rows(con, duck_relation: str, spark_relation: str, result: TableResu
     d_sel = ", ".join(f'{_render(c, kinds[c])} as "{c}"' for c in shared)
     s_sel = ", ".join(f'{_render(c, kinds[c])} as "{c}"' for c in shared)
     d_sql, s_sql = f"select {d_sel} from {duck_relation}", f"select {s_sel} from {spark_relation}"
-    for label, left, right in (("only on DuckDB", d_sql, s_sql), ("only on Spark", s_sql, d_sql)):
-        diff = f"({left}) except all ({right})"
-        n = con.execute(f"select count(*) from ({diff})").fetchone()[0]
-        if n:
-            shown = _rows(con, f"select * from ({diff}) order by all limit {SHOWN_ROWS}")
-            result.problems.append(f"{n} rows {label}, first {len(shown)}:\n      " + "\n      ".join(shown))
+    con.execute(f"create or replace temp table only_duckdb as ({d_sql}) except all ({s_sql})")
+    con.execute(f"create or replace temp table only_spark as ({s_sql}) except all ({d_sql})")
+    counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in ("only_duckdb", "only_spark")}
+    if counts["only_duckdb"] and counts["only_spark"]:
+        # the columns whose values differ between the two sides' extra rows: where to look first
+        suspects = [c for c in shared if con.execute(
+            f'select exists(select "{c}" from only_duckdb except select "{c}" from only_spark) '
+            f'or exists(select "{c}" from only_spark except select "{c}" from only_duckdb)').fetchone()[0]]
+        result.problems.append(f"values differ in columns {suspects}")
+    for table, label in (("only_duckdb", "only on DuckDB"), ("only_spark", "only on Spark")):
+        if counts[table]:
+            shown = _rows(con, f"select * from {table} order by all limit {SHOWN_ROWS}")
+            result.problems.append(f"{counts[table]} rows {label}, first {len(shown)}:\n      "
+                                   + "\n      ".join(shown))
 
 
 def _order(result: TableResult) -> int:
