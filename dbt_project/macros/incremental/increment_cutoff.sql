@@ -38,8 +38,7 @@
     {%- if execute -%}
         {%- set cutoff = incremental_cutoff(column) -%}
         {%- set state = increment_cutoff_relation(this) -%}
-        create or replace table {{ state }} as
-        select cast({{ cutoff if cutoff is not none else 'null' }} as date) as cutoff
+        {{ replace_table_as(state, "select cast(" ~ (cutoff if cutoff is not none else 'null') ~ " as date) as cutoff") }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -57,12 +56,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set state = increment_cutoff_relation(relation if relation is not none else this) -%}
-    {#- the catalog, not dbt's relation cache: the pre-hook created the table with plain SQL -#}
-    {%- set found = run_query(
-        "select count(*) from information_schema.tables where table_catalog = current_database()"
-        ~ " and table_schema = '" ~ state.schema ~ "' and table_name = '" ~ state.identifier ~ "'"
-    ) -%}
-    {%- if found.columns[0].values()[0] == 0 -%}
+    {%- if not table_exists(state) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set result = run_query("select cast(cutoff as " ~ dbt.type_string() ~ ") from " ~ state) -%}

@@ -126,6 +126,7 @@
     {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
+    {%- do refuse_increment_without_delete() -%}
     {%- set spec = period_increment_spec() -%}
     {%- set state = period_increment_state_relation() -%}
     {%- if adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier) is none -%}
@@ -269,8 +270,7 @@
 
 {% macro period_increment_save() -%}
     {%- if execute -%}
-        create or replace table {{ period_increment_state_relation() }} as
-        {{ period_increment_snapshot_sql(period_increment_spec()) }}
+        {{ replace_table_as(period_increment_state_relation(), period_increment_snapshot_sql(period_increment_spec())) }}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -126,7 +126,10 @@ mv_source as (
         count(*) as n_obs
         {%- if aggregation == 'ratio' %},
         sum(num) as sum_num,
-        {% if ci in ['nps_normal', 'mean_normal'] %}sum(num * num){% else %}cast(null as {{ exact }}){% endif %} as sum_num_sq,
+        {#- the square of a decimal(38, 9) is wider than 38 digits: Spark then keeps 6 decimals
+            of it (DuckDB 18), and the interval bounds differed in the 8th. The observations of a
+            normal interval are scores (|num| < 10^10), so (19, 9) operands square exactly. -#}
+        {% if ci in ['nps_normal', 'mean_normal'] %}sum(cast(num as numeric(19, 9)) * cast(num as numeric(19, 9))){% else %}cast(null as {{ exact }}){% endif %} as sum_num_sq,
         sum(den) as sum_den,
         sum(case when den <> 0 then 1 else 0 end) as n_den
         {%- elif aggregation in ['mean', 'sum'] %},

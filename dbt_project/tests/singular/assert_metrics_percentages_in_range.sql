@@ -17,7 +17,7 @@ final as (
     from metric_values
     where
         (
-            metric like '%\_pct' escape '\'
+            {{ dbt.right('metric', 4) }} = '_pct'
             and metric not in ('usage_change_pct', 'nrr_pct', 'customer_retention_rate_pct')
             and (
                 value < 0 or value > 100

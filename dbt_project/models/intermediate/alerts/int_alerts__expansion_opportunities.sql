@@ -95,7 +95,7 @@ qualifying as (
             and peak_users.peak_daily_users >= {{ rule['min_seat_utilization'] }} * candidates.seats)
         or (candidates.events_prior_window > 0
             and cast(candidates.events_last_window as {{ type_double() }})
-                >= (1 + {{ rule['min_usage_growth_pct'] }} / 100.0) * candidates.events_prior_window)
+                >= (1 + {{ rule['min_usage_growth_pct'] }} / cast(100 as double)) * candidates.events_prior_window)
 
 ),
 

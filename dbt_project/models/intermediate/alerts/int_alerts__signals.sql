@@ -163,11 +163,11 @@ survey_quarters as (
     select
         cast({{ dbt.date_trunc('quarter', 'responded_date') }} as date) as quarter_start,
         case when sum(case when metric = 'csat' then 1 else 0 end) > 0 then
-            sum(case when is_csat_satisfied then 1 else 0 end) * 100.0
+            sum(case when is_csat_satisfied then 1 else 0 end) * cast(100 as double)
                 / sum(case when metric = 'csat' then 1 else 0 end)
         end as csat_pct,
         case when sum(case when metric = 'nps' then 1 else 0 end) > 0 then
-            (sum(case when is_promoter then 1 else 0 end) - sum(case when is_detractor then 1 else 0 end)) * 100.0
+            (sum(case when is_promoter then 1 else 0 end) - sum(case when is_detractor then 1 else 0 end)) * cast(100 as double)
                 / sum(case when metric = 'nps' then 1 else 0 end)
         end as nps
     from responses
@@ -179,7 +179,7 @@ review_quarters as (
 
     select
         cast({{ dbt.date_trunc('quarter', 'reviewed_at') }} as date) as quarter_start,
-        avg(rating * 5.0 / rating_scale_max) as review_rating_avg
+        avg(rating * cast(5 as double) / rating_scale_max) as review_rating_avg
     from reviews
     where rating_scale_max > 0
         and reviewed_at is not null

@@ -57,7 +57,7 @@ alert_facts as (
         account_versions.tier,
         account_versions.csm_owner_id,
         case when alerts.followed_up_at is not null
-            then {{ dbt.datediff('alerts.triggered_at', 'alerts.followed_up_at', 'second') }} / 3600.0
+            then {{ dbt.datediff('alerts.triggered_at', 'alerts.followed_up_at', 'second') }} / cast(3600 as double)
         end as response_hours,
         alerts.followed_up_at is not null
             and alerts.followed_up_at <= {{ dbt.dateadd('hour', hours, 'alerts.triggered_at') }} as followed_within,
@@ -146,7 +146,7 @@ wilson as (
 
     select
         *,
-        numerator * 1.0 / denominator as p
+        cast(numerator as double) / denominator as p
     from ratios
 
 ),
@@ -164,8 +164,8 @@ final as (
         cast(numerator as {{ type_double() }}) as numerator,
         cast(denominator as {{ type_double() }}) as denominator,
         cast(denominator as bigint) as sample_size,
-        cast({{ metric_round(metric_wilson_bound('numerator * 1.0', 'denominator * 1.0', -1)) }} as {{ type_double() }}) as ci_low,
-        cast({{ metric_round(metric_wilson_bound('numerator * 1.0', 'denominator * 1.0', 1)) }} as {{ type_double() }}) as ci_high,
+        cast({{ metric_round(metric_wilson_bound('cast(numerator as double)', 'cast(denominator as double)', -1)) }} as {{ type_double() }}) as ci_low,
+        cast({{ metric_round(metric_wilson_bound('cast(numerator as double)', 'cast(denominator as double)', 1)) }} as {{ type_double() }}) as ci_high,
         denominator < {{ min_n }} as is_low_sample
     from wilson
     union all

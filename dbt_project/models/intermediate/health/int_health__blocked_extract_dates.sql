@@ -76,10 +76,10 @@ final as (
         cast(extract_date as date) as extract_date,
         cast(rows_quarantined as {{ dbt.type_bigint() }}) as rows_quarantined,
         cast(rows_checked as {{ dbt.type_bigint() }}) as rows_checked,
-        cast(100.0 * rows_quarantined / rows_checked as {{ type_double() }}) as quarantined_pct
+        cast(cast(100 as double) * rows_quarantined / rows_checked as {{ type_double() }}) as quarantined_pct
     from invalid
     where rows_checked > 0
-        and 100.0 * rows_quarantined / rows_checked > {{ limit }}
+        and cast(100 as double) * rows_quarantined / rows_checked > {{ limit }}
 
 )
 

@@ -111,20 +111,20 @@ parts as (
         *,
         case when has_usage_source then
             case
-                when seats > 0 then least(100.0, events_last_window * 100.0
+                when seats > 0 then least(cast(100 as double), events_last_window * cast(100 as double)
                     / (seats * {{ c['usage']['window_days'] }} * {{ c['usage']['target_events_per_seat_day'] }}))
-                when active_days_window >= {{ c['usage']['target_active_days'] }} then 100.0
-                else active_days_window * 100.0 / {{ c['usage']['target_active_days'] }}
+                when active_days_window >= {{ c['usage']['target_active_days'] }} then cast(100 as double)
+                else active_days_window * cast(100 as double) / {{ c['usage']['target_active_days'] }}
             end
         end as usage_frequency,
         case when has_usage_source and has_usage_trend then
             case
-                when events_prior_window <= 0 and events_last_window > 0 then 100.0
-                when events_prior_window <= 0 then 0.0
-                when events_last_window * 1.0 / events_prior_window >= 1 then 100.0
-                when events_last_window * 1.0 / events_prior_window <= {{ c['usage']['trend_floor_ratio'] }} then 0.0
-                else (events_last_window * 1.0 / events_prior_window - {{ c['usage']['trend_floor_ratio'] }})
-                    * 100.0 / (1 - {{ c['usage']['trend_floor_ratio'] }})
+                when events_prior_window <= 0 and events_last_window > 0 then cast(100 as double)
+                when events_prior_window <= 0 then cast(0 as double)
+                when cast(events_last_window as double) / events_prior_window >= 1 then cast(100 as double)
+                when cast(events_last_window as double) / events_prior_window <= {{ c['usage']['trend_floor_ratio'] }} then cast(0 as double)
+                else (cast(events_last_window as double) / events_prior_window - {{ c['usage']['trend_floor_ratio'] }})
+                    * cast(100 as double) / (1 - {{ c['usage']['trend_floor_ratio'] }})
             end
         end as usage_trend
     from joined
@@ -136,40 +136,40 @@ final as (
     select
         account_id,
         as_of_date,
-        cast(round(
+        cast(round(cast(
             case
                 when usage_trend is null then usage_frequency
                 else (1 - {{ c['usage']['trend_share'] }}) * usage_frequency + {{ c['usage']['trend_share'] }} * usage_trend
-            end,
+            end as {{ rounding_type() }}),
             4) as {{ type_double() }}
         ) as usage_score,
-        cast(round(case
+        cast(round(cast(case
             when has_usage_source and core_features > 0
-                then case when core_features_used >= core_features then 100.0
-                    else core_features_used * 100.0 / core_features end
-        end, 4) as {{ type_double() }}) as adoption_score,
-        cast(round(case
-            when milestones_due > 0 then milestones_on_time * 100.0 / milestones_due
-        end, 4) as {{ type_double() }}) as onboarding_score,
+                then case when core_features_used >= core_features then cast(100 as double)
+                    else core_features_used * cast(100 as double) / core_features end
+        end as {{ rounding_type() }}), 4) as {{ type_double() }}) as adoption_score,
+        cast(round(cast(case
+            when milestones_due > 0 then milestones_on_time * cast(100 as double) / milestones_due
+        end as {{ rounding_type() }}), 4) as {{ type_double() }}) as onboarding_score,
         -- rounded: a mean's last bits depend on summation order, and re-runs must be identical
-        cast(round(sentiment_avg, 4) as {{ type_double() }}) as sentiment_score,
-        cast(round(case when has_support_source then
-            100.0 * greatest(0.0, 1.0 - (
+        cast(round(cast(sentiment_avg as {{ rounding_type() }}), 4) as {{ type_double() }}) as sentiment_score,
+        cast(round(cast(case when has_support_source then
+            cast(100 as double) * greatest(cast(0 as double), cast(1 as double) - (
                 {{ c['support']['escalated_weight'] }} * escalated_tickets
                 + {{ c['support']['unresolved_weight'] }} * unresolved_tickets
                 + {{ c['support']['breached_weight'] }} * breached_first_responses
             ) / (tickets_in_window + {{ c['support']['prior_tickets'] }}))
-        end, 4) as {{ type_double() }}) as support_score,
-        cast(round(case when has_engagement_source then
+        end as {{ rounding_type() }}), 4) as {{ type_double() }}) as support_score,
+        cast(round(cast(case when has_engagement_source then
             {{ c['engagement']['qbr_points'] }}
-                * least(1.0, qbrs * 1.0 / {{ c['engagement']['qbr_target'] }})
+                * least(cast(1 as double), cast(qbrs as double) / {{ c['engagement']['qbr_target'] }})
             + {{ c['engagement']['exec_checkin_points'] }}
-                * least(1.0, exec_checkins * 1.0 / {{ c['engagement']['exec_checkin_target'] }})
+                * least(cast(1 as double), cast(exec_checkins as double) / {{ c['engagement']['exec_checkin_target'] }})
             + {{ c['engagement']['stakeholders_points'] }}
-                * least(1.0, active_stakeholders * 1.0 / {{ c['engagement']['stakeholders_target'] }})
-        end, 4) as {{ type_double() }}) as engagement_score,
-        cast(round(usage_frequency, 4) as {{ type_double() }}) as usage_frequency,
-        cast(round(usage_trend, 4) as {{ type_double() }}) as usage_trend,
+                * least(cast(1 as double), cast(active_stakeholders as double) / {{ c['engagement']['stakeholders_target'] }})
+        end as {{ rounding_type() }}), 4) as {{ type_double() }}) as engagement_score,
+        cast(round(cast(usage_frequency as {{ rounding_type() }}), 4) as {{ type_double() }}) as usage_frequency,
+        cast(round(usage_trend as {{ rounding_type() }}), 4) as {{ type_double() }}) as usage_trend,
         seats,
         events_last_window,
         events_prior_window,

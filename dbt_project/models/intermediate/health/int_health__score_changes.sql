@@ -50,13 +50,13 @@ final as (
         coalesce(earlier.coverage_30d_ago = scores.coverage, false) as is_comparable,
         cast(case
             when earlier.score_30d_ago > 0
-                then round((scores.health_score - earlier.score_30d_ago) * 100.0 / earlier.score_30d_ago, 2)
+                then round(cast((scores.health_score - earlier.score_30d_ago) * cast(100 as double) / earlier.score_30d_ago as {{ rounding_type() }}), 2)
         end as {{ type_double() }}) as change_30d_pct,
         coalesce(
             scores.health_band = 'red'
             or (earlier.score_30d_ago > 0
                 and earlier.coverage_30d_ago = scores.coverage
-                and (scores.health_score - earlier.score_30d_ago) * 100.0 / earlier.score_30d_ago
+                and (scores.health_score - earlier.score_30d_ago) * cast(100 as double) / earlier.score_30d_ago
                     <= -{{ health['at_risk_drop_pct'] }}),
             false
         ) as is_at_risk

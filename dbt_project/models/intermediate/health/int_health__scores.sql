@@ -96,11 +96,11 @@ scored as (
     select
         *,
         -- rounded before banding, so the band always agrees with the published score
-        round(case when coverage > 0 and weight_denominator > 0 then
+        round(cast(case when coverage > 0 and weight_denominator > 0 then
             {%- for c in components %}
             coalesce({{ c }}_contribution, 0){{ ' +' if not loop.last }}
             {%- endfor %}
-        end, 2) as raw_score
+        end as {{ rounding_type() }}), 2) as raw_score
     from contributions
 
 ),
@@ -138,7 +138,7 @@ final as (
         cast({{ c }}_score as {{ type_double() }}) as {{ c }}_score,
         {%- endfor %}
         {%- for c in components %}
-        cast(round({{ c }}_contribution, 4) as {{ type_double() }}) as {{ c }}_contribution,
+        cast(round(cast({{ c }}_contribution as {{ rounding_type() }}), 4) as {{ type_double() }}) as {{ c }}_contribution,
         {%- endfor %}
         cast(case when churn_probability is not null then 'model' else weights_source end as {{ dbt.type_string() }})
             as weights_source,

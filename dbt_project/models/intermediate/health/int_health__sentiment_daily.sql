@@ -31,7 +31,7 @@ final as (
     select
         score_dates.account_id,
         score_dates.day as as_of_date,
-        cast(round(avg(responses.sentiment_score), 6) as {{ type_double() }}) as sentiment_avg,
+        cast(round(cast(avg(responses.sentiment_score) as {{ rounding_type() }}), 6) as {{ type_double() }}) as sentiment_avg,
         cast(count(*) as bigint) as responses_in_window
     from score_dates
     inner join responses

@@ -93,8 +93,8 @@ final as (
         cast(case
             when metric = 'nps' then score * 10
             when metric = 'csat' and scale_max > scale_min
-                then (score - scale_min) * 100.0 / (scale_max - scale_min)
-            when metric = 'ces' then (7 - effort) * 100.0 / 6
+                then (score - scale_min) * cast(100 as double) / (scale_max - scale_min)
+            when metric = 'ces' then (7 - effort) * cast(100 as double) / 6
         end as {{ type_double() }}) as sentiment_score,
         metric = 'nps' and score >= 9 as is_promoter,
         metric = 'nps' and score <= {{ alerts['nps_detractor']['max_score'] }} as is_detractor,

@@ -80,7 +80,7 @@ final as (
         cast(null as integer) as window_days,
         cast(segment_type as {{ dbt.type_string() }}) as segment_type,
         cast(segment_value as {{ dbt.type_string() }}) as segment_value,
-        cast(round(score_avg, 4) as {{ type_double() }}) as value,
+        cast(round(cast(score_avg as {{ rounding_type() }}), 4) as {{ type_double() }}) as value,
         cast(score_sum as {{ type_double() }}) as numerator,
         cast(scored as {{ type_double() }}) as denominator,
         cast(scored as bigint) as sample_size,

@@ -110,9 +110,9 @@ final as (
         end as nps_class,
         case
             when survey_metric <> 'nps' then cast(null as {{ type_double() }})
-            when score >= 9 then 1.0
-            when score >= 7 then 0.0
-            else -1.0
+            when score >= 9 then cast(1 as double)
+            when score >= 7 then cast(0 as double)
+            else -cast(1 as double)
         end as nps_score,
         case
             when survey_metric <> 'ces' then cast(null as {{ type_double() }})

@@ -11,7 +11,7 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=upsert_strategy(),
     unique_key='activity_date',
     on_schema_change='append_new_columns',
     pre_hook="{{ record_increment_cutoff('last_extract_date') }}"

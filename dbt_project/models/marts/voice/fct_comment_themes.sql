@@ -51,7 +51,7 @@ texts as (
         account_id,
         reviewed_at,
         'review',
-        rating * 5.0 / rating_scale_max <= 2,
+        rating * cast(5 as double) / rating_scale_max <= 2,
         lower({{ dbt.concat(["' '", "coalesce(title, '')", "' '", "coalesce(body, '')"]) }})
     from reviews
     where coalesce(title, body) is not null

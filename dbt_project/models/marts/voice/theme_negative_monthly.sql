@@ -19,7 +19,7 @@ final as (
         cast(theme as {{ dbt.type_string() }}) as theme,
         cast(sum(case when is_negative then 1 else 0 end) as bigint) as negative_count,
         cast(count(*) as bigint) as mention_count,
-        cast(sum(case when is_negative then 1 else 0 end) * 100.0 / count(*) as {{ type_double() }}) as negative_pct
+        cast(sum(case when is_negative then 1 else 0 end) * cast(100 as double) / count(*) as {{ type_double() }}) as negative_pct
     from themes
     group by 1, 2
 

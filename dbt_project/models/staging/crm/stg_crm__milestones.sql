@@ -5,7 +5,7 @@
     snapshot ever sent, a cost that grew with history (at M 54 snapshots, 3-4 s every run). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=upsert_strategy(),
     unique_key='milestone_id',
     on_schema_change='fail',
     pre_hook="{{ record_increment_cutoff('extract_date') }}",

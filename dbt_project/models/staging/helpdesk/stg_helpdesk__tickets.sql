@@ -4,7 +4,7 @@
     see macros/staging/latest_version.sql. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=upsert_strategy(),
     unique_key='ticket_id',
     on_schema_change='fail',
     pre_hook="{{ record_increment_cutoff('extract_date') }}",
