@@ -169,7 +169,7 @@ final as (
                 * least(cast(1 as double), cast(active_stakeholders as double) / {{ c['engagement']['stakeholders_target'] }})
         end as {{ rounding_type() }}), 4) as {{ type_double() }}) as engagement_score,
         cast(round(cast(usage_frequency as {{ rounding_type() }}), 4) as {{ type_double() }}) as usage_frequency,
-        cast(round(usage_trend as {{ rounding_type() }}), 4) as {{ type_double() }}) as usage_trend,
+        cast(round(cast(usage_trend as {{ rounding_type() }}), 4) as {{ type_double() }}) as usage_trend,
         seats,
         events_last_window,
         events_prior_window,
