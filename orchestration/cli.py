@@ -13,7 +13,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from orchestration.lib.paths import PROJECT_ROOT, current
+from orchestration.lib.paths import DUCKDB, PROJECT_ROOT, current
 from orchestration.pipeline import (
     dagster_home,
     dbt_command,
@@ -65,7 +65,7 @@ def _warehouse_damage(paths, failures: list[str]) -> str | None:
     model that reads a table past the cut; so a failure naming the file with such an error counts."""
     import duckdb
 
-    if not paths.warehouse.exists():
+    if paths.engine != DUCKDB or not paths.warehouse.exists():  # Spark's tables are Parquet files
         return None
     for failure in failures:
         for line in failure.splitlines():
@@ -113,15 +113,19 @@ def _print_failure(result, paths) -> None:
 def _print_where(paths, result) -> None:
     import duckdb
 
+    from orchestration.lib.warehouse import connect_read_only, location
+
+    spark = paths.engine != DUCKDB
     lines = [
         "",
         f"Pipeline {'finished' if result.success else 'FAILED'} in {result.seconds:.0f} s "
         f"over {len(result.extract_dates)} extract dates.",
-        f"  warehouse   {paths.warehouse}   (schemas marts, audit, staging, intermediate)",
+        f"  warehouse   {location(paths)}   (schemas marts, audit, staging, intermediate"
+        + (f"; Spark tables as Parquet, engine {paths.engine})" if spark else ")"),
         f"  raw Parquet {paths.raw}",
     ]
     try:
-        con = duckdb.connect(str(paths.warehouse), read_only=True)
+        con = connect_read_only(paths)
         files, rows_in, loaded, quarantined, rejected = con.execute(
             "select count(*), sum(rows_in), sum(rows_loaded), sum(rows_quarantined), "
             "count(*) filter (where status = 'rejected') from audit.load_log"
@@ -152,10 +156,12 @@ def _print_where(paths, result) -> None:
         con.close()
     except duckdb.Error as exc:  # the warehouse may be absent after a failed run
         lines.append(f"  (could not read the warehouse: {exc})")
+    # Spark: no DuckDB warehouse file to open; the serving copy holds the marts (lib/publish.py)
+    marts_file = paths.serving / "chw.duckdb" if spark else paths.warehouse
     lines += [
         "Open the Dagster UI over these runs:  make ui   (http://127.0.0.1:3000)",
         "Query the marts:  .venv/bin/python -c \"import duckdb; "
-        f"print(duckdb.connect('{paths.warehouse}', read_only=True).sql('from marts.metric_values limit 5'))\"",
+        f"print(duckdb.connect('{marts_file}', read_only=True).sql('from marts.metric_values limit 5'))\"",
     ]
     print("\n".join(lines), flush=True)
 

@@ -16,6 +16,7 @@ from orchestration.defs.automation import (
     transform_job,
 )
 from orchestration.defs.ingest import ingest_assets, ingest_checks
+from orchestration.defs.resources import Warehouse
 from orchestration.defs.serve import build_serve_assets
 from orchestration.defs.transform.dbt import dbt_asset_defs, dbt_resource
 
@@ -32,5 +33,16 @@ defs = dg.Definitions(
     jobs=[ingest_job, transform_job],
     schedules=[daily_transform_schedule],
     sensors=[new_extracts_sensor, transform_after_ingest, run_failure_pager],
-    resources={"dbt": dbt_resource},
+    resources={
+        "dbt": dbt_resource,
+        # read when a run starts; the entry points export every one of them, absolute and checked
+        # (orchestration.pipeline.export_env: make run, make ui, the tests)
+        "warehouse": Warehouse(
+            engine=dg.EnvVar("CHW_ENGINE"),
+            landing_dir=dg.EnvVar("CHW_LANDING_DIR"),
+            warehouse_path=dg.EnvVar("CHW_WAREHOUSE"),
+            data_dir=dg.EnvVar("CHW_DATA_DIR"),
+            spark_dir=dg.EnvVar("CHW_SPARK_DIR"),
+        ),
+    },
 )

@@ -393,5 +393,5 @@ def with_broken_rules(message: str, paths: Paths) -> str:
         return message
     name, yml_path = found.groups()
     compiled = sorted(paths.dbt_target.glob(f"*/compiled/*/{yml_path}/{name}.sql"), key=lambda f: f.stat().st_mtime)
-    rules = broken_rules(compiled[-1], paths.warehouse) if compiled else None
+    rules = broken_rules(compiled[-1], paths) if compiled else None
     return f"{message} -> {describe(rules)}" if rules else message

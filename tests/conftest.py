@@ -76,6 +76,7 @@ UNIT_MODULES = {
     "test_ingest_unit",
     "test_landing_state",
     "test_survey_expectations",
+    "test_warehouse_engine",
 }
 
 

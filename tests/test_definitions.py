@@ -221,3 +221,42 @@ def test_a_bad_dbt_thread_count_is_named_before_anything_runs(monkeypatch, value
 def test_a_dbt_thread_count_is_accepted(monkeypatch):
     monkeypatch.setenv("CHW_DBT_THREADS", "1")
     export_env(current())  # no error
+
+
+def test_loading_the_definitions_leaves_the_environment_as_it_was(defs, tmp_path):  # noqa: ARG001 (the manifest)
+    """No import-time side effects: a process that imports the code location (the manifest
+    prepared, only the contract's variables set) has the same environment afterwards. The paths
+    dbt reads are exported by the entry points (export_env), not by importing definitions."""
+    import json
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHW_", "DBT_"))}
+    env.update(CHW_WAREHOUSE=os.environ["CHW_WAREHOUSE"], CHW_DATA_DIR=os.environ["CHW_DATA_DIR"])
+    code = ("import json, os; before = dict(os.environ); import orchestration.definitions as d; "
+            "after = dict(os.environ); print(json.dumps({'changed': sorted(k for k in set(before) | set(after) "
+            "if before.get(k) != after.get(k)), 'assets': sorted(a.node_def.name for a in d.defs.assets)}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["changed"] == []
+    assert {"dbt_warehouse", "dbt_scored"} <= set(result["assets"])  # both halves, whatever the manifest
+
+
+def test_the_engine_is_the_dbt_target_and_spark_builds_in_full(defs):  # noqa: ARG001 (the manifest)
+    """profiles.yml names its outputs after the engines: the dbt resource's target is CHW_ENGINE,
+    read when a run starts. On Spark every dbt build is a full refresh (plain Parquet tables: no
+    merge); on DuckDB the incremental decision stays transform_state's."""
+    import os
+
+    from orchestration.defs.resources import Warehouse
+    from orchestration.defs.transform.dbt import BUILD_ARGS, DbtBuildConfig, _build_args, dbt_resource
+
+    assert os.environ["CHW_ENGINE"] == "duckdb"  # export_env exported the default
+    assert isinstance(dbt_resource.target, dg.EnvVar) and dbt_resource.target.env_var_name == "CHW_ENGINE"
+    profiles = (Path(__file__).resolve().parents[1] / "dbt_project" / "profiles.yml").read_text()
+    assert "\n    duckdb:\n" in profiles and "\n    spark:\n" in profiles
+    spark = Warehouse(engine="spark", warehouse_path="/nonexistent/w.duckdb", data_dir="/nonexistent",
+                      landing_dir="/nonexistent/landing")
+    assert _build_args(None, "dbt_warehouse", DbtBuildConfig(), None, spark) == [*BUILD_ARGS, "--full-refresh"]

@@ -199,6 +199,7 @@ def test_dropped_mart_leaves_no_stale_parquet(tmp_path):
 
 def test_serve_assets_materialize(tmp_path, monkeypatch):
     """The Dagster assets, alone (the marts they depend on are not part of this run)."""
+    from orchestration.defs.resources import Warehouse
     from orchestration.defs.serve import DASHBOARD, MARTS_DUCKDB, build_marts_duckdb, dashboard
 
     marts = [dg.AssetKey(["marts", name]) for name in ("metric_values", "account_health", "alerts")]
@@ -209,7 +210,7 @@ def test_serve_assets_materialize(tmp_path, monkeypatch):
     make_warehouse(data / "warehouse.duckdb", version=2)
     monkeypatch.setenv("CHW_WAREHOUSE", str(data / "warehouse.duckdb"))
     monkeypatch.setenv("CHW_DATA_DIR", str(data))
-    defs = dg.Definitions(assets=serve_assets)
+    defs = dg.Definitions(assets=serve_assets, resources={"warehouse": Warehouse()})
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     node = graph.get(MARTS_DUCKDB)
@@ -219,7 +220,8 @@ def test_serve_assets_materialize(tmp_path, monkeypatch):
     assert "atomically" in (node.description or "")
 
     instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize(serve_assets, instance=instance, selection=[MARTS_DUCKDB, DASHBOARD])
+    result = dg.materialize(serve_assets, instance=instance, selection=[MARTS_DUCKDB, DASHBOARD],
+                            resources={"warehouse": Warehouse()})  # paths from the environment above
     assert result.success
     def metadata(key):
         (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == key]

@@ -4,6 +4,11 @@
 pipeline writes besides the warehouse (raw Parquet, quarantine files, model outputs, the outbox,
 the serving copy) sits in `CHW_DATA_DIR`, by default the warehouse's folder. Paths are always
 absolute: dbt-duckdb resolves relative paths from whichever process queries a view.
+
+`CHW_ENGINE` picks the engine dbt builds the warehouse with: `duckdb` (the default: the file
+`CHW_WAREHOUSE`) or `spark` (Parquet tables and a Derby metastore under `CHW_SPARK_DIR`, by
+default `<data dir>/spark`). It is read here and nowhere else; the engine's name is also the
+dbt target's name (dbt_project/profiles.yml).
 """
 
 from __future__ import annotations
@@ -19,11 +24,42 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
+DUCKDB = "duckdb"
+SPARK = "spark"
+ENGINES = (DUCKDB, SPARK)
+
+
+class UnknownEngine(SystemExit):
+    """CHW_ENGINE names no engine this project builds with."""
+
+
+def check_engine(value: str | None) -> str:
+    """The engine `value` names (None or empty: DuckDB, the default); refused when unknown."""
+    name = (value or DUCKDB).strip().lower()
+    if name not in ENGINES:
+        raise UnknownEngine(
+            f"CHW_ENGINE={value!r}: the engine must be one of {', '.join(ENGINES)} "
+            f"(default {DUCKDB}; {SPARK} needs `make setup WITH_SPARK=1`)"
+        )
+    return name
+
+
 @dataclass(frozen=True)
 class Paths:
     landing: Path
     warehouse: Path
     data: Path
+    engine: str = DUCKDB
+    spark_dir: Path | None = None  # None: <data>/spark
+
+    @property
+    def spark(self) -> Path:
+        """The Spark engine's folder: `warehouse/<schema>.db/<table>/` (Parquet) and `metastore_db`."""
+        return self.spark_dir or self.data / "spark"
+
+    @property
+    def spark_warehouse(self) -> Path:
+        return self.spark / "warehouse"
 
     @property
     def raw(self) -> Path:
@@ -61,6 +97,11 @@ class Paths:
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt invocation: every path it reads, absolute."""
         return {
+            "CHW_ENGINE": self.engine,
+            "CHW_SPARK_DIR": str(self.spark),  # profiles.yml's spark target
+            # the engine is the dbt target (profiles.yml names its outputs after the engines): every
+            # dbt command (the manifest's parse, `cli dbt`, docs) then runs on the engine's target
+            "DBT_TARGET": self.engine,
             "CHW_WAREHOUSE": str(self.warehouse),
             "CHW_RAW_DIR": str(self.raw),
             "CHW_AUDIT_DIR": str(self.audit),
@@ -88,9 +129,13 @@ def data_dir_conflict(paths: Paths) -> str | None:
     passed). The first run on a data directory records in it (`OWNER_FILE`) which warehouse and
     landing zone it belongs to; a run for another one is refused with what to do instead. A data
     directory without the file (new, or from before the file existed) is claimed as it is.
+
+    The engine is recorded too: a DuckDB and a Spark run on one data directory would share the
+    raw state and the model outputs while building two different warehouses (each run would take
+    the other's ingested dates as done). A file from before the engine was recorded is DuckDB's.
     """
     owner = paths.data / OWNER_FILE
-    mine = {"warehouse": str(paths.warehouse), "landing": str(paths.landing)}
+    mine = {"warehouse": str(paths.warehouse), "landing": str(paths.landing), "engine": paths.engine}
     try:
         recorded = json.loads(owner.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -101,13 +146,18 @@ def data_dir_conflict(paths: Paths) -> str | None:
         paths.data.mkdir(parents=True, exist_ok=True)
         owner.write_text(json.dumps(mine, indent=1) + "\n", encoding="utf-8")
         return None
+    if isinstance(recorded, dict) and recorded and "engine" not in recorded:
+        recorded = {**recorded, "engine": DUCKDB}
     if recorded == mine:
         return None
     own = paths.warehouse.parent / f"{paths.warehouse.stem}_data"
+    if isinstance(recorded, dict) and recorded.get("engine") not in (None, paths.engine):
+        own = paths.data.parent / f"{paths.data.name}_{paths.engine}"
     return (
         f"data directory {paths.data} holds the raw, audit and run state of warehouse {recorded.get('warehouse')} "
-        f"(landing zone {recorded.get('landing')}), as {owner} records; this run is for warehouse {paths.warehouse} "
-        f"(landing zone {paths.landing}). Sharing one data directory mixes their extracts and gives wrong marts. "
+        f"(landing zone {recorded.get('landing')}, engine {recorded.get('engine')}), as {owner} records; this run "
+        f"is for warehouse {paths.warehouse} (landing zone {paths.landing}, engine {paths.engine}). Sharing one data "
+        f"directory mixes their extracts and gives wrong marts. "
         f"Give this one its own: CHW_DATA_DIR={own} (or put the warehouse in a folder of its own). "
         f"If {paths.data} really is this warehouse's (the warehouse or landing zone moved), delete {owner} and run again."
     )
@@ -123,7 +173,9 @@ def current() -> Paths:
     landing = _abs(os.environ.get("CHW_LANDING_DIR") or PROJECT_ROOT / "data" / "landing")
     warehouse = _abs(os.environ.get("CHW_WAREHOUSE") or PROJECT_ROOT / "data" / "warehouse.duckdb")
     data = _abs(os.environ.get("CHW_DATA_DIR") or warehouse.parent)
-    return Paths(landing=landing, warehouse=warehouse, data=data)
+    spark = os.environ.get("CHW_SPARK_DIR")
+    return Paths(landing=landing, warehouse=warehouse, data=data, engine=check_engine(os.environ.get("CHW_ENGINE")),
+                 spark_dir=_abs(spark) if spark else None)
 
 
 def dbt_executable() -> str:

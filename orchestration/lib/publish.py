@@ -18,7 +18,9 @@ Each mart is also exported to `serving/parquet/<table>.parquet` (written under a
 then renamed), for tools that read Parquet rather than DuckDB.
 
 The warehouse is attached READ_ONLY; the copy is plain `CREATE TABLE ... AS SELECT` and `COPY`,
-which run on all cores (dbt-duckdb's `external` materialization writes on one thread).
+which run on all cores (dbt-duckdb's `external` materialization writes on one thread). On the
+Spark engine the same copy reads the Spark warehouse's Parquet tables, as views of an in-memory
+session (orchestration/lib/warehouse.py): BI gets the same serving file and Parquet files.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from orchestration.lib.paths import SPARK, Paths
+from orchestration.lib.warehouse import connect_read_only
 
 SERVING_FILE = "chw.duckdb"  # not marts.duckdb: its catalog name would clash with the schema `marts`
 PARQUET_DIR = "parquet"
@@ -165,23 +170,27 @@ def _attach_read_only(con: duckdb.DuckDBPyConnection, warehouse: Path, attempts:
 
 
 def publish(
-    warehouse: Path | str,
+    warehouse: Path | str | Paths,
     serving_dir: Path | str,
     schemas: tuple[str, ...] = DEFAULT_SCHEMAS,
     parquet_schemas: tuple[str, ...] = PARQUET_SCHEMAS,
     lock_attempts: int = 5,
     lock_wait_seconds: float = 1.0,
 ) -> PublishResult:
-    """Copy the `schemas` of `warehouse` into a new serving file and swap it in atomically.
+    """Copy the `schemas` of `warehouse` (a DuckDB file, or the resolved `Paths` of either
+    engine) into a new serving file and swap it in atomically.
 
     Returns what was published: every table with its row count and Parquet file, and the time it
     took. Raises `PublishError` (and leaves the previous serving copy untouched) when the
     warehouse is absent or cannot be read.
     """
     started = time.monotonic()
+    spark = warehouse if isinstance(warehouse, Paths) and warehouse.engine == SPARK else None
+    if isinstance(warehouse, Paths):
+        warehouse = warehouse.spark_warehouse if spark else warehouse.warehouse
     warehouse = Path(warehouse).resolve()
     serving_dir = Path(serving_dir).resolve()
-    if not warehouse.exists():
+    if not (warehouse.is_dir() if spark else warehouse.exists()):
         raise PublishError(f"no warehouse at {warehouse}: run the pipeline first")
     serving_dir.mkdir(parents=True, exist_ok=True)
     parquet_dir = serving_dir / PARQUET_DIR
@@ -196,9 +205,10 @@ def publish(
     try:
         # An in-memory session attaching both files: the warehouse under its own catalog name (so
         # the fully qualified names inside dbt's views resolve) and the new copy as `serving_new`.
-        con = duckdb.connect(":memory:")
+        # Spark: the session whose views read the Spark tables' Parquet (catalog `memory`).
+        con = connect_read_only(spark) if spark else duckdb.connect(":memory:")
         try:
-            source = _attach_read_only(con, warehouse, lock_attempts, lock_wait_seconds)
+            source = "memory" if spark else _attach_read_only(con, warehouse, lock_attempts, lock_wait_seconds)
             con.execute(f"attach {_quote_str(str(tmp))} as serving_new")
             con.execute(f"use {_quote_ident(source)}")
             relations = _source_relations(con, source, tuple(schemas))
@@ -218,7 +228,8 @@ def publish(
                     con.execute(f"copy {q} to {_quote_str(str(part))} (format parquet, compression zstd)")
                 tables.append(PublishedTable(schema, name, int(rows), parquet))
             con.execute("use serving_new")
-            con.execute(f"detach {_quote_ident(source)}")
+            if not spark:
+                con.execute(f"detach {_quote_ident(source)}")
             con.execute(
                 f"create table serving_new.{PUBLISH_LOG} (table_schema varchar, table_name varchar, "
                 "row_count bigint, published_at timestamp, warehouse varchar)"

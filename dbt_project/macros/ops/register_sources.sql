@@ -19,8 +19,17 @@
 
 {% macro spark__register_sources() -%}
     {%- if execute -%}
+        {#- only the sources this invocation reads: the Python models' outputs do not exist yet
+            when the first dbt step of a new warehouse runs, and Spark resolves a view's files
+            when it is created -#}
+        {%- set read = [] -%}
+        {%- for node in graph.nodes.values() if node.unique_id in selected_resources -%}
+            {%- for parent in node.depends_on.nodes if parent.startswith('source.') -%}
+                {%- do read.append(parent) -%}
+            {%- endfor -%}
+        {%- endfor -%}
         {%- set schemas = [] -%}
-        {%- for node in graph.sources.values() -%}
+        {%- for node in graph.sources.values() if node.unique_id in read -%}
             {%- set location = node.config.get('meta', {}).get('external_location') or node.meta.get('external_location') -%}
             {%- set found = modules.re.search("read_parquet\\('([^']+)'", location or '') -%}
             {%- if found is none -%}

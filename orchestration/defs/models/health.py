@@ -1,6 +1,6 @@
 """Python model assets of the health score: fitted weights, and the score's back-test.
 
-Both read the DuckDB warehouse read-only and write Parquet to CHW_MODELS_DIR (paths.models), which
+Both read the warehouse read-only (the `Warehouse` resource, either engine) and write Parquet to CHW_MODELS_DIR (paths.models), which
 dbt reads back through the `models` source. The plain functions `write_health_weights` and
 `write_health_evidence` do the work (the end-to-end tests call them); the assets wrap them.
 """
@@ -10,21 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
+from orchestration.defs.resources import Warehouse, as_warehouse
 from orchestration.lib import churn_model, health_model, settings
-from orchestration.lib.paths import current
-
-WAREHOUSE_POOL = "warehouse"  # DuckDB: no reader while dbt writes; the pool serializes them
+from orchestration.lib.warehouse import POOL
 
 
-def _read(warehouse: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
+def _read(warehouse: Warehouse, sql: str) -> pd.DataFrame:
+    return warehouse.read(sql)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
@@ -36,23 +30,18 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _relation_exists(warehouse: Path, schema: str, name: str) -> bool:
-    if not warehouse.exists():
-        return False
-    found = _read(
-        warehouse,
-        f"select count(*) as n from information_schema.tables where table_schema = '{schema}' and table_name = '{name}'",
-    )
-    return bool(found["n"].iloc[0])
+def _relation_exists(warehouse: Warehouse, schema: str, name: str) -> bool:
+    return warehouse.relation_exists(schema, name)
 
 
-def write_health_weights(warehouse: Path, models_dir: Path, cfg: dict[str, Any] | None = None) -> health_model.FitResult:
+def write_health_weights(warehouse: Warehouse | Path, models_dir: Path, cfg: dict[str, Any] | None = None) -> health_model.FitResult:
     """Fit (or default) the weights and write health_weights.parquet and health_model_evidence.parquet;
     then the churn and expansion models (write_health_models).
 
     Always writes every file: with no warehouse, no components or too little history the
     configured defaults are written, so dbt can always read them.
     """
+    warehouse = as_warehouse(warehouse)
     cfg = cfg or settings.load()
     health = cfg["health"]
     cols = ", ".join(f"{c}_score" for c in health_model.COMPONENTS)
@@ -85,7 +74,7 @@ def write_health_weights(warehouse: Path, models_dir: Path, cfg: dict[str, Any] 
 RISK_FILES = ("health_risk", "health_risk_drivers", "health_reliability", "health_model_heldout")
 
 
-def write_health_models(warehouse: Path, models_dir: Path, cfg: dict[str, Any] | None = None,
+def write_health_models(warehouse: Warehouse | Path, models_dir: Path, cfg: dict[str, Any] | None = None,
                         renewals: pd.DataFrame | None = None) -> churn_model.ModelRun:
     """Fit the churn and expansion models (orchestration/lib/churn_model.py) on
     intermediate.int_health__model_inputs, score every account-day and write health_risk.parquet
@@ -93,6 +82,7 @@ def write_health_models(warehouse: Path, models_dir: Path, cfg: dict[str, Any] |
     health_reliability.parquet (held-out deciles) and health_model_heldout.parquet (held-out
     evidence). Below min_renewals_for_fit the files hold null probabilities and no drivers:
     account_health then keeps the configured weights and bands."""
+    warehouse = as_warehouse(warehouse)
     cfg = cfg or settings.load()
     health = cfg["health"]
     have = all(_relation_exists(warehouse, "intermediate", t) for t in
@@ -126,8 +116,9 @@ def write_health_models(warehouse: Path, models_dir: Path, cfg: dict[str, Any] |
     return out
 
 
-def write_health_evidence(warehouse: Path, models_dir: Path, cfg: dict[str, Any] | None = None) -> pd.DataFrame:
+def write_health_evidence(warehouse: Warehouse | Path, models_dir: Path, cfg: dict[str, Any] | None = None) -> pd.DataFrame:
     """Back-test marts.account_health against churn; write health_evidence.parquet (always)."""
+    warehouse = as_warehouse(warehouse)
     cfg = cfg or settings.load()
     health = cfg["health"]
     if _relation_exists(warehouse, "marts", "account_health"):
@@ -189,12 +180,11 @@ MODEL_OUTPUTS = {
                      description=text, skippable=False)
         for name, text in MODEL_OUTPUTS.items()
     ],
-    pool=WAREHOUSE_POOL,
+    pool=POOL,
 )
-def health_weights(context: dg.AssetExecutionContext):
+def health_weights(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """The weight fit and the churn and expansion models: one fit, five outputs."""
-    paths = current()
-    result = write_health_weights(paths.warehouse, paths.models)
+    result = write_health_weights(warehouse, warehouse.paths().models)
     if result.reason:
         context.log.info(f"health weights: defaults kept ({result.reason})")
     models = result.models
@@ -248,16 +238,15 @@ def _model_metadata(models: churn_model.ModelRun | None) -> dict[str, Any]:
     group_name="models",
     kinds={"python", "scikit-learn"},
     deps=[dg.AssetKey(["marts", "account_health"]), dg.AssetKey(["intermediate", "int_health__renewals"])],
-    pool=WAREHOUSE_POOL,
+    pool=POOL,
     description=(
         "Back-test of marts.account_health against churn: AUC and PR-AUC 30-60 days ahead, red-band churn "
         "multiple, churned accounts below green 60-90 days before, share green, median lead time first red "
         "-> churn; all accounts and by tier. Writes <models>/health_evidence.parquet (marts.health_score_evidence)."
     ),
 )
-def health_evidence(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    paths = current()
-    evidence = write_health_evidence(paths.warehouse, paths.models)
+def health_evidence(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    evidence = write_health_evidence(warehouse, warehouse.paths().models)
     overall = evidence[evidence["segment_type"] == "all"].set_index("measure")
     meta: dict[str, Any] = {m: _meta(v) for m, v in overall["value"].items()}
     meta["evidence"] = dg.MetadataValue.md(evidence.to_markdown(index=False))

@@ -9,12 +9,11 @@ import json
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
-from orchestration.lib.paths import current
+from orchestration.defs.resources import Warehouse, as_warehouse
+from orchestration.lib.warehouse import POOL
 
-WAREHOUSE_POOL = "warehouse"
 LEDGER = "alerts_emitted.txt"
 OUTBOX = "alerts.jsonl"
 
@@ -31,13 +30,9 @@ def _json_value(value):
     return value
 
 
-def emit_new_alerts(warehouse: Path, outbox_dir: Path) -> int:
+def emit_new_alerts(warehouse: Warehouse | Path, outbox_dir: Path) -> int:
     """Append alerts of marts.alerts not in the ledger; return how many were emitted."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        alerts = con.execute("select * from marts.alerts order by triggered_at, alert_id").df()
-    finally:
-        con.close()
+    alerts = as_warehouse(warehouse).read("select * from marts.alerts order by triggered_at, alert_id")
     outbox_dir.mkdir(parents=True, exist_ok=True)
     ledger = outbox_dir / LEDGER
     emitted = set(ledger.read_text().split()) if ledger.exists() else set()
@@ -60,11 +55,11 @@ def emit_new_alerts(warehouse: Path, outbox_dir: Path) -> int:
     group_name="models",
     kinds={"python"},
     deps=[dg.AssetKey(["marts", "alerts"])],
-    pool=WAREHOUSE_POOL,
+    pool=POOL,
     description="Appends alerts never emitted before to <data>/outbox/alerts.jsonl (one JSON object per line).",
 )
-def alerts_outbox(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    paths = current()
-    n = emit_new_alerts(paths.warehouse, paths.outbox)
+def alerts_outbox(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    paths = warehouse.paths()
+    n = emit_new_alerts(warehouse, paths.outbox)
     context.log.info(f"{n} new alerts emitted to {paths.outbox / OUTBOX}")
     return dg.MaterializeResult(metadata={"emitted": n, "outbox": str(paths.outbox / OUTBOX)})

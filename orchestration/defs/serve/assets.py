@@ -12,11 +12,11 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from orchestration.defs.resources import Warehouse
 from orchestration.lib.dashboard import render_dashboard
-from orchestration.lib.paths import current
 from orchestration.lib.publish import DEFAULT_SCHEMAS, publish
+from orchestration.lib.warehouse import POOL
 
-WAREHOUSE_POOL = "warehouse"  # the publish reads the warehouse: it queues behind dbt, the writer
 OWNERS = ["team:data-engineering"]
 DASHBOARD_OWNERS = ["team:data-engineering", "team:customer-success-ops"]
 MARTS_DUCKDB = dg.AssetKey(["serve", "marts_duckdb"])
@@ -43,7 +43,7 @@ def build_marts_duckdb(published: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
         group_name="serve",
         owners=OWNERS,
         kinds={"duckdb", "parquet"},
-        pool=WAREHOUSE_POOL,
+        pool=POOL,  # the publish reads the warehouse: it queues behind dbt, the writer
         tags={"layer": "serve"},
         description=(
             "The published copy for BI: every table of the warehouse's `marts` and `audit` schemas, copied into "
@@ -53,9 +53,9 @@ def build_marts_duckdb(published: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
             "(READ_ONLY); USE serving;`."
         ),
     )
-    def marts_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        paths = current()
-        result = publish(paths.warehouse, paths.serving)
+    def marts_duckdb(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        paths = warehouse.paths()
+        result = publish(paths, paths.serving)
         marts = [t for t in result.tables if t.schema == "marts"]
         context.log.info(
             f"published {len(result.tables)} tables ({result.rows:,} rows) to {result.serving_file} in {result.seconds:.2f} s"
@@ -96,9 +96,8 @@ def build_marts_duckdb(published: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
         "and confidence intervals shown, low samples marked, gaps left as gaps."
     ),
 )
-def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    paths = current()
-    result = render_dashboard(paths.serving)
+def dashboard(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    result = render_dashboard(warehouse.paths().serving)
     for view, error in result.view_errors.items():
         context.log.warning(f"dashboard view {view} could not be built: {error}")
     figures = result.figures

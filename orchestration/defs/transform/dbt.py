@@ -6,12 +6,16 @@ and the tests; `dagster dev` prepares it itself), never parsed on every import i
 Two asset definitions split the dbt graph around the Python model assets: `dbt_warehouse` builds
 everything that does not read a Python model's output, `dbt_scored` builds what does (the
 `models` source and everything downstream of it: account health, alerts, ...). Dagster then runs
-dbt -> Python models -> dbt in one run. Both claim the `warehouse` pool: DuckDB has one writer.
+dbt -> Python models -> dbt in one run. Both claim the warehouse pool: DuckDB has one writer.
+
+Nothing here changes the environment or reads it to decide what exists: the entry points export
+the paths dbt reads (orchestration.pipeline.export_env: `make run`, `make ui`, the tests), the
+engine reaches dbt as its target through the resource (`target`, set from CHW_ENGINE at run
+time), and both assets exist whatever the manifest holds.
 """
 
 
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,19 +32,11 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.defs.resources import Warehouse
 from orchestration.lib import settings, transform_state
 from orchestration.lib.broken_rules import broken_rules, describe
 from orchestration.lib.paths import DBT_PROJECT_DIR, current, dbt_executable
-
-# dbt reads its paths from the environment (profiles.yml, sources): export them, absolute, for
-# every dbt process this code location starts, including `dagster dev`'s manifest preparation.
-for _key, _value in current().dbt_env().items():
-    os.environ.setdefault(_key, _value)
-
-# target folder per data dir (DBT_TARGET_PATH, absolute): see Paths.dbt_target
-dbt_project = DbtProject(
-    project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=os.environ["DBT_TARGET_PATH"]
-)
+from orchestration.lib.warehouse import POOL
 
 
 class ProjectDbtPreparer(DagsterDbtProjectPreparer):
@@ -56,9 +52,21 @@ class ProjectDbtPreparer(DagsterDbtProjectPreparer):
         prepare_dbt(current())
 
 
+# target folder per data dir (see Paths.dbt_target): where the prepared manifest is read from.
+# current() only reads the environment here; the manifest location must be known when the
+# definitions load, before any resource exists.
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=current().dbt_target,
+)
+# dagster-dbt's documented hook (a preparer's prepare_if_dev): does nothing unless the code
+# location is loaded by `dagster dev` / `dg dev` (DAGSTER_IS_DEV_CLI), where it refreshes the
+# manifest after a project edit and a "Reload definitions" (without it the UI would show the old
+# graph until `make ui` is restarted). prepare_dbt exports the paths (export_env) as it parses:
+# under `make ui` these are the values the CLI exported before starting `dg dev`, so nothing changes.
 ProjectDbtPreparer().prepare_if_dev(dbt_project)
 
-WAREHOUSE_POOL = "warehouse"
 SCORED_SELECT = "source:models+"
 LAYER_OWNERS = {
     "staging": ["team:data-engineering"],
@@ -91,15 +99,6 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
 
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
-
-
-def _has_models_source() -> bool:
-    """Whether the manifest holds the `models` source (Python model outputs dbt reads back)."""
-    try:
-        manifest = json.loads(dbt_project.manifest_path.read_text())
-    except FileNotFoundError:
-        return False
-    return any(s.get("source_name") == "models" for s in manifest.get("sources", {}).values())
 
 
 # dbt unit tests test the SQL, not the data: `make test` runs them (tests/test_metrics_handbuilt.py,
@@ -159,17 +158,24 @@ def incremental_models_reached(entities: list[str], selected: set[dg.AssetKey]) 
     return sorted(incremental.values()), sorted(name for uid, name in incremental.items() if uid in seen)
 
 
-def _build_args(context: dg.AssetExecutionContext, name: str, config: DbtBuildConfig, now: transform_state.Ingested) -> list[str]:
+def _build_args(context: dg.AssetExecutionContext, name: str, config: DbtBuildConfig, now: transform_state.Ingested,
+                warehouse: Warehouse) -> list[str]:
     """BUILD_ARGS, with --full-refresh when asked for or when an extract changed further back
     than the incremental models read again (orchestration/lib/transform_state.py); says so in one
-    line (the run's output and the Dagster log)."""
+    line (the run's output and the Dagster log). On Spark always --full-refresh (below)."""
     from orchestration.pipeline import log  # noqa: PLC0415 (the pipeline's output line format)
 
+    if warehouse.is_spark:
+        # Spark tables are plain Parquet (no Delta): no merge, delete or update, which the
+        # incremental models' strategies need. On Spark every build rebuilds them in full; this
+        # is the one place that decides it.
+        return [*BUILD_ARGS, "--full-refresh"]
     if config.full_refresh:
         why = "asked for (run config full_refresh)"
     else:
         lookback = int(settings.load().get("incremental_lookback_days", 7))
-        decision = transform_state.full_refresh_needed(transform_state.built_from(current(), name), now, lookback)
+        paths = warehouse.paths()
+        decision = transform_state.full_refresh_needed(transform_state.built_from(paths, name), now, lookback)
         if decision is None:
             return BUILD_ARGS
         _, reached = incremental_models_reached(decision.entities, set(context.selected_asset_keys))
@@ -183,12 +189,14 @@ def _build_args(context: dg.AssetExecutionContext, name: str, config: DbtBuildCo
     return [*BUILD_ARGS, "--full-refresh"]
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, name: str, config: DbtBuildConfig):
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, name: str, config: DbtBuildConfig,
+           warehouse: Warehouse):
     """dbt build, its events passed on as they come, except failed checks: those wait for dbt to
     finish (and let go of the warehouse), then carry the rules they found broken. A build of the
     asset's whole selection that succeeds records what it was built from (transform_state)."""
-    now = transform_state.ingested(current())  # before dbt reads raw: a later ingest is seen next time
-    invocation = dbt.cli(_build_args(context, name, config, now), context=context)
+    paths = warehouse.paths()
+    now = transform_state.ingested(paths)  # before dbt reads raw: a later ingest is seen next time
+    invocation = dbt.cli(_build_args(context, name, config, now, warehouse), context=context)
     failed: list[dg.AssetCheckResult] = []
     error: Exception | None = None
     try:
@@ -199,17 +207,18 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, name: str, co
                 yield event
     except Exception as exc:  # dbt exits non-zero when an error-severity test fails: report, then fail
         error = exc
-    yield from (check_with_broken_rules(event, invocation) for event in failed)
+    yield from (check_with_broken_rules(event, invocation, warehouse) for event in failed)
     if error is not None:
         raise error
     if set(context.selected_asset_keys) == set(context.assets_def.keys):
-        transform_state.remember(current(), name, now)
+        transform_state.remember(paths, name, now)
     pruned = prune_invocation_folders(Path(dbt_project.target_path))
     if pruned:
         context.log.info(f"deleted {len(pruned)} old dbt invocation folders (kept the newest {KEEP_INVOCATIONS})")
 
 
-def check_with_broken_rules(check: dg.AssetCheckResult, invocation: DbtCliInvocation) -> dg.AssetCheckResult:
+def check_with_broken_rules(check: dg.AssetCheckResult, invocation: DbtCliInvocation,
+                            warehouse: Warehouse) -> dg.AssetCheckResult:
     """A failed table_checks / table_warnings check with metadata `broken_rules` (rule, subject,
     failing rows: orchestration.lib.broken_rules) and a description naming them, so the UI says
     which rules broke, not only how many rows the test returned. Other checks, or a test whose
@@ -219,7 +228,7 @@ def check_with_broken_rules(check: dg.AssetCheckResult, invocation: DbtCliInvoca
     if not node or not node["name"].startswith(("table_checks_", "table_warnings_")):
         return check
     compiled = Path(invocation.target_path) / "compiled" / node["package_name"] / node["original_file_path"] / f"{node['name']}.sql"
-    rules = broken_rules(compiled, current().warehouse)
+    rules = broken_rules(compiled, warehouse.paths())
     if not rules:
         return check
     return dg.AssetCheckResult(
@@ -235,43 +244,43 @@ def check_with_broken_rules(check: dg.AssetCheckResult, invocation: DbtCliInvoca
     )
 
 
-_SPLIT = _has_models_source()
+# Both halves always exist: the dbt project declares the `models` source (dbt_project/models/
+# sources), so the manifest `prepare` writes always has it; the selection is not read from the
+# manifest to decide which assets there are.
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=SCORED_SELECT,
+    name="dbt_warehouse",
+    dagster_dbt_translator=translator,
+    pool=POOL,
+)
+def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig, warehouse: Warehouse):
+    """Staging, audit, intermediate and metric marts."""
+    yield from _build(context, dbt, "dbt_warehouse", config, warehouse)
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=SCORED_SELECT if _SPLIT else "",
-    name="dbt_warehouse",
+    select=SCORED_SELECT,
+    name="dbt_scored",
     dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
+    pool=POOL,
 )
-def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    """Staging, audit, intermediate and metric marts."""
-    yield from _build(context, dbt, "dbt_warehouse", config)
+def dbt_scored(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig, warehouse: Warehouse):
+    """Models that read the Python models' outputs: health score, alerts and what follows."""
+    yield from _build(context, dbt, "dbt_scored", config, warehouse)
 
 
-dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_warehouse]
-
-if _SPLIT:
-
-    @dbt_assets(
-        manifest=dbt_project.manifest_path,
-        project=dbt_project,
-        select=SCORED_SELECT,
-        name="dbt_scored",
-        dagster_dbt_translator=translator,
-        pool=WAREHOUSE_POOL,
-    )
-    def dbt_scored(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-        """Models that read the Python models' outputs: health score, alerts and what follows."""
-        yield from _build(context, dbt, "dbt_scored", config)
-
-    dbt_asset_defs.append(dbt_scored)
+dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_warehouse, dbt_scored]
 
 
 # The dbt of this environment by its path, not by PATH: `make ui` and a scheduler's plain shell
-# do not activate the virtualenv (orchestration/lib/paths.py).
+# do not activate the virtualenv (orchestration/lib/paths.py). The engine is the dbt target:
+# profiles.yml names its outputs after the engines (duckdb, spark), and CHW_ENGINE, always
+# exported by the entry points (export_env), is read when a run starts.
 dbt_resource = DbtCliResource(
-    project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+    project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable(),
+    target=dg.EnvVar("CHW_ENGINE"),
 )
