@@ -2,7 +2,7 @@
 
     python bench/floor.py --raw <data>/raw --out <dir> [--temp <spill dir>] [--threads N] [--memory-limit 3GB]
 
-Headline marts (bench/RESULTS.md states them; definitions from METRICS.md, staging rule of
+Headline marts (bench/RESULTS.md states them; definitions from docs/metrics.md, staging rule of
 docs/ARCHITECTURE.md: per key the version from the latest extract wins, then the greatest
 updated_at (tickets), then the last file and the last record):
   h1_survey_monthly   metric in (nps, csat_pct, ces_avg), month of responded_at, segment 'all':

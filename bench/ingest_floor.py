@@ -2,7 +2,7 @@
 
     python bench/ingest_floor.py --landing <landing> --out <dir> [--temp <spill dir>] [--threads N]
 
-DESIGN.md fixes the flow: landing files -> ingest -> raw Parquet -> staging. The SQL floor
+docs/ARCHITECTURE.md fixes the flow: landing files -> ingest -> raw Parquet -> staging. The SQL floor
 (`bench/floor.py`) starts from that raw Parquet, so the pipeline pays for the raw layer on top
 of whatever it shares with the floor. This script measures the smallest such cost: every landing
 file read once with DuckDB's own readers and its rows copied to Parquet, nothing else:

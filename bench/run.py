@@ -224,7 +224,7 @@ def step_check(args, wd: Path, res: Results) -> None:
 
 
 def bound_lines(items: dict) -> list[str]:
-    """The least pipeline / floor ratio any pipeline with DESIGN.md's raw layer can reach: it
+    """The least pipeline / floor ratio any pipeline with docs/ARCHITECTURE.md's raw layer can reach: it
     writes that layer (at least the ingest floor) and computes at least the floor's marts from it."""
     floor, ingest = items.get("sql_floor"), items.get("ingest_floor")
     if not (floor and ingest and floor.get("returncode") == 0 and ingest.get("returncode") == 0):

@@ -2,7 +2,7 @@
 
 Why a child: ingest loads pandas, great-expectations, pyarrow and DuckDB and keeps their native
 memory (caches, arenas, loaded code) for as long as the process lives; `malloc_trim` gave back 53
-of 702 MiB at preset M (bench/RESULTS.md, session 7). The pipeline process then sat beside dbt
+of 702 MiB at preset M (measured with bench/run.py). The pipeline process then sat beside dbt
 (a child with its own 3 GB DuckDB limit) through the whole transform, and the process tree peaked
 at 4 043 MiB against the 4 GiB budget. A child's memory all goes when it exits. The cost is one
 more interpreter that loads the definitions (a few seconds), and only on runs that ingest.

@@ -59,7 +59,7 @@ def metric_rows(con: duckdb.DuckDBPyConnection, sql: str, *values: str) -> dict[
 
 
 def period_start(grain: str, d: date) -> date:
-    """The first day of the day, week (Monday), month or quarter holding `d` (METRICS.md, Periods)."""
+    """The first day of the day, week (Monday), month or quarter holding `d` (docs/metrics.md, Periods)."""
     if grain == "day":
         return d
     if grain == "week":

@@ -254,7 +254,7 @@ def add_later_marts(path: Path, as_of: date = AS_OF) -> Path:
     con = duckdb.connect(str(path))
     cadence_of = {c[0]: c[4] for c in CATALOG}
     catalog = pd.DataFrame([{
-        "metric": m, "definition": f"the definition of {m} (METRICS.md)", "unit": unit, "direction": direction,
+        "metric": m, "definition": f"the definition of {m} (docs/metrics.md)", "unit": unit, "direction": direction,
         "owner_team": team, "cadence": cadence, "threshold": thr[0] if thr else None,
         "threshold_grain": thr[1] if thr else None, "threshold_window_days": thr[2] if thr else None,
         "threshold_min_sample": thr[3] if thr else None, "is_headline": rank is not None, "headline_rank": rank,

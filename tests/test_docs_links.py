@@ -131,7 +131,7 @@ OLD_NAMES = re.compile(r"\b(METRICS|CONTRACT|DESIGN)\.md\b")
 
 @pytest.mark.parametrize("doc", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_no_mention_of_the_old_reference_notes(doc):
-    """`METRICS.md` and the like name files outside the repository: link docs/metrics.md,
+    """`docs/metrics.md` and the like name files outside the repository: link docs/metrics.md,
     docs/contract.md, docs/ARCHITECTURE.md instead."""
     text = doc.read_text(encoding="utf-8")
     mentions = [f"{doc.relative_to(ROOT)}:{n}: {line.strip()[:120]}" for n, line in prose_lines(text) if OLD_NAMES.search(line)]

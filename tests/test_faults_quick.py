@@ -1,6 +1,6 @@
 """Fault tests that need no pipeline run of their own (tests/test_faults.py has those):
 
-1. version skew: the serving copy is a DuckDB 2.x file, which a 1.x reader cannot open (DESIGN.md).
+1. version skew: the serving copy is a DuckDB 2.x file, which a 1.x reader cannot open (docs/ARCHITECTURE.md).
    Each publish also writes the marts as Parquet, which any reader opens, and a note beside the
    copy (serving/README.txt) telling a BI user which DuckDB reads it, what a 1.x reader says, and
    where the Parquet files are; README.md's BI section says the same.

@@ -1,4 +1,4 @@
-"""A landing zone written by someone else, to CONTRACT.md only: not our generator's habits.
+"""A landing zone written by someone else, to docs/contract.md only: not our generator's habits.
 
 Extract dates days apart, CSV and JSONL mixed, extra columns, offsets in timestamps, a comment
 with a comma, quotes and a newline, only some sources present (no product events, no reviews),

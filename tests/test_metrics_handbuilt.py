@@ -176,7 +176,7 @@ def test_survey_timeliness(warehouse):
 
 
 def test_acsi_index(warehouse):
-    """K2 (I6): 8, 7, 9 -> (77.8 + 66.7 + 88.9) / 3 (METRICS.md); K4 on 03-21 without invitation:
+    """K2 (I6): 8, 7, 9 -> (77.8 + 66.7 + 88.9) / 3 (docs/metrics.md); K4 on 03-21 without invitation:
     10, 10, 1 -> (100 + 100 + 0) / 3; K1 answered two items: counted, not in the index."""
     k2 = (700 / 9 + 600 / 9 + 800 / 9) / 3
     k4 = (100 + 100 + 0) / 3

@@ -1,6 +1,6 @@
 """The one partitioning of ingestion: the extract date (YYYY-MM-DD) of a landing folder.
 
-Dynamic, because extract dates need not be daily or recent (CONTRACT.md): the dates that exist
+Dynamic, because extract dates need not be daily or recent (docs/contract.md): the dates that exist
 are the folders that arrived, registered by the sensor or by `run_pipeline`.
 """
 

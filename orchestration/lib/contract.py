@@ -66,7 +66,7 @@ TEAMS = ("customer_success", "support", "product", "executive")
 SURVEY_METRICS = ("csat", "nps", "ces", "acsi")
 # the three questions of an `acsi` satisfaction index (surveys.index_item)
 ACSI_ITEMS = ("satisfaction", "expectations", "ideal")
-# an `acsi` item's declared scale (CONTRACT.md: each on 1-10 with 10 best)
+# an `acsi` item's declared scale (docs/contract.md: each on 1-10 with 10 best)
 ACSI_SCALE = (1, 10)
 
 ENTITIES: tuple[Entity, ...] = (

@@ -1,4 +1,4 @@
-"""Deterministic demo extracts: a landing zone that honours CONTRACT.md section 1.
+"""Deterministic demo extracts: a landing zone that honours docs/contract.md section 1.
 
     generate(out_dir, preset="demo", seed=42, end_date=date(2026, 10, 31)) -> GenerationSummary
     python -m orchestration.lib.demo_extracts --preset demo --seed 42 --out DIR [--end-date YYYY-MM-DD]

@@ -182,7 +182,7 @@ def fit_weights(
         base.reason = "renewals of one outcome only"
         return base
     # scikit-learn only once there is something to fit: importing it is ~2 s of a run that keeps
-    # the defaults (bench/RESULTS.md, session 10)
+    # the defaults (measured on a tiny run)
     from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: PLC0415 (see the imports)
 
     # time split: the earliest renewals train, the latest validation_share validate

@@ -1,4 +1,4 @@
-"""great-expectations suite for survey scale consistency (CONTRACT.md, "survey").
+"""great-expectations suite for survey scale consistency (docs/contract.md, "survey").
 
 A score outside its survey's declared scale, a non-integer NPS, a survey whose declared scale
 changes between extracts, or a response to an unknown survey is a scale-consistency failure.

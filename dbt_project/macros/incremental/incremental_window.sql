@@ -1,5 +1,5 @@
 {#-
-    Incremental runs whose cost follows the new data (DESIGN.md: costs).
+    Incremental runs whose cost follows the new data (docs/ARCHITECTURE.md, incremental models).
 
     incremental_lookback_days()
         vars.chw.incremental_lookback_days (default 7): how many extract dates before the

@@ -1,5 +1,5 @@
 {#-
-    Metric models incremental by period (DESIGN.md: costs): a daily run recomputes only the
+    Metric models incremental by period (docs/ARCHITECTURE.md, incremental models): a daily run recomputes only the
     periods that new or changed inputs can reach, not every period of history.
 
     A model opts in with materialized='incremental', incremental_strategy='append' and a

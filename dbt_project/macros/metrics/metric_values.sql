@@ -6,7 +6,7 @@
 
     observations   a CTE or relation with one row per observation:
                      metric     the metric name (one relation may hold several metrics)
-                     obs_date   DATE, the day of the observation's own timestamp (METRICS.md, Periods)
+                     obs_date   DATE, the day of the observation's own timestamp (docs/metrics.md, Periods)
                      <segment>  one column per entry of segment_types (tier, channel, ...), named so;
                                 a null value leaves the observation out of that segment type only
                    and, by aggregation:

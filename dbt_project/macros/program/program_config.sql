@@ -64,7 +64,7 @@
         {{ exceptions.raise_compiler_error("vars.chw.program.headline: '" ~ metric ~ "' is not in vars.chw.program.metrics") }}
     {%- endfor -%}
     {%- if headline | length < 8 or headline | length > 10 or headline | unique | list | length != headline | length -%}
-        {{ exceptions.raise_compiler_error("vars.chw.program.headline: 8 to 10 distinct metrics (METRICS.md), got " ~ headline) }}
+        {{ exceptions.raise_compiler_error("vars.chw.program.headline: 8 to 10 distinct metrics (docs/metrics.md), got " ~ headline) }}
     {%- endif -%}
     {{ return(headline) }}
 {% endmacro %}

@@ -1,6 +1,6 @@
 {#-
     unique_in_increment: no two rows share the values of combination_of_columns, checked where
-    the model's last build wrote (DESIGN.md: a day's run costs what the day brings, not history).
+    the model's last build wrote (docs/ARCHITECTURE.md: a day's run costs what the day brings, not history).
 
     For incremental models that record their cutoff (pre-hook record_increment_cutoff(
     changed_column), macros/incremental/increment_cutoff.sql). After an incremental build the

@@ -63,7 +63,7 @@ SCALE_CHECK = "scale_consistency"
 QUARANTINE_CHECK = "quarantine_share"
 LOG_EVERY_PARTITION_UP_TO = 31  # runs of more partitions log progress per ~10 % instead
 
-# `backfill_policy` is chosen (DESIGN.md: one run per backfill, BackfillPolicy.single_run()), and
+# `backfill_policy` is chosen (docs/ARCHITECTURE.md: one run per backfill, BackfillPolicy.single_run()), and
 # its beta warning repeated once per ingest asset, 16 times in every process that loads the
 # definitions (the pipeline and its ingest child): noise in every run's output.
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy` of function `asset` is currently in beta",
@@ -85,7 +85,7 @@ def describe(ent: Entity) -> str:
             text += f" ({', '.join(c.allowed)})"
         cols.append(text)
     lines = [
-        f"Raw `{ent.source}.{ent.name}`, a **{ent.kind}** feed keyed by `{ent.key}` (CONTRACT.md).",
+        f"Raw `{ent.source}.{ent.name}`, a **{ent.kind}** feed keyed by `{ent.key}` (docs/contract.md).",
         "",
         "Landing files of one extract date, read by column name, cast to the contract types and "
         "validated; good rows land in `raw/" + f"{ent.source}/{ent.name}/extract_date=<d>/part.parquet`, "
@@ -311,7 +311,7 @@ def ingest_dates(context: dg.AssetExecutionContext, ent: Entity, dates: list[str
     # partitions of one entity are independent, and DuckDB releases the GIL: on a backfill of
     # many extract dates two threads keep both cores busy. Each thread's session then runs one
     # DuckDB worker: with one per core in each, the four contended for two cores (a year of the
-    # events feed or of activities: ~5 % more wall and CPU time; bench/RESULTS.md, session 15)
+    # events feed or of activities: ~5 % more wall and CPU time, measured at preset M)
     with Sessions(threads=1) as sessions, ThreadPoolExecutor(max_workers=INGEST_THREADS) as pool:
         return list(pool.map(lambda d: _ingest_one(sessions, paths, ent, d, progress), dates))
 

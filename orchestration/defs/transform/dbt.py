@@ -106,7 +106,7 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 #
 # --no-write-json: otherwise dbt writes its manifest.json twice per command (after parsing and at the
 # end), plus graph.gpickle and run_results.json: ~1.1 s of each of a run's three dbt commands
-# (bench/RESULTS.md, session 10). Dagster loads the manifest the pipeline's `dbt parse` wrote, and
+# (measured on a tiny run). Dagster loads the manifest the pipeline's `dbt parse` wrote, and
 # takes each node's result from dbt's log lines, so none of them is read.
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-write-json"]
 

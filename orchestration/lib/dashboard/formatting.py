@@ -166,7 +166,7 @@ def ci_text(point: Point, metric: str, level: float = 0.95) -> str:
 
 
 def band_for(metric: str, value: float | None) -> tuple[str, str] | None:
-    """The reading bands of METRICS.md: (label, css class)."""
+    """The reading bands of docs/metrics.md: (label, css class)."""
     if value is None:
         return None
     if metric == "csat_pct":

@@ -85,7 +85,7 @@ def render_dashboard(serving: Path | str, out_dir: Path | str | None = None, tit
             asof_text += f" · published {esc(str(published_at)[:16])} UTC"
     nav = "".join(f'<a href="#{v}">{esc(t)}</a>' for v, t in VIEWS)
     footer = (
-        "Definitions: <code>METRICS.md</code>; every figure comes from the serving copy "
+        "Definitions: <code>docs/metrics.md</code>; every figure comes from the serving copy "
         f"<code>{esc(sfile.name)}</code> (tables <code>marts.metric_values</code>, <code>marts.account_health</code>, "
         "<code>marts.alerts</code>, ...). Lineage and checks: the Dagster UI. "
         f"Generated {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by <code>orchestration/lib/dashboard/</code>."

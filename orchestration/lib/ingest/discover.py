@@ -1,7 +1,7 @@
 """Find what arrived in the landing zone -- and account for everything else in it.
 
 The landing zone is `<landing>/<source>/<entity>/<extract_date>/<any-name>.(csv|jsonl|parquet)`,
-CSV and JSONL optionally gzip-compressed (`.csv.gz`, `.jsonl.gz`) (CONTRACT.md). Discovery is
+CSV and JSONL optionally gzip-compressed (`.csv.gz`, `.jsonl.gz`) (docs/contract.md). Discovery is
 strict about what it returns (sorted, real dates), so that partitions and file order -- which
 decide "the last record wins" -- are deterministic, and it skips nothing silently:
 
@@ -190,14 +190,14 @@ def unplaced_files(landing: Path, entities: tuple[Entity, ...] = ENTITIES) -> li
         if top.is_file():
             out.append(Unplaced("", "", NO_EXTRACT_DATE, top, f"file is not in a {layout} folder"))
         elif top.name not in sources:
-            why = f"unknown source folder '{top.name}' (not in CONTRACT.md)"
+            why = f"unknown source folder '{top.name}' (not in docs/contract.md)"
             out += [Unplaced(top.name, _second(top, f), NO_EXTRACT_DATE, f, why) for f in _files_under(top)]
         else:
             for second in top.iterdir():
                 if second.is_file():
                     out.append(Unplaced(top.name, "", NO_EXTRACT_DATE, second, f"file is not in a {layout} folder"))
                 elif (top.name, second.name) not in known:
-                    why = f"unknown entity '{top.name}/{second.name}' (not in CONTRACT.md)"
+                    why = f"unknown entity '{top.name}/{second.name}' (not in docs/contract.md)"
                     add_all(second, top.name, second.name, NO_EXTRACT_DATE, why)
                 else:
                     for third in second.iterdir():

@@ -1,5 +1,5 @@
 {#-
-    One row per expansion_opportunity alert (METRICS.md "Alerts"), in the columns of
+    One row per expansion_opportunity alert (docs/metrics.md "Alerts"), in the columns of
     int_alerts__signals: an account-day whose expansion propensity is in the top band
     (int_health__scores.is_expansion_high) while the account is healthy (not at risk, band not
     red), with seats near their licensed count (the peak of daily active users in the last 30

@@ -1,5 +1,5 @@
 {#-
-    One row per alert a rule of METRICS.md ("Alerts") raises, before owners and follow-up:
+    One row per alert a rule of docs/metrics.md ("Alerts") raises, before owners and follow-up:
     alert_type, account_id, signal_type, signal_id, triggered_at, plus the survey owner team
     where the signal is a survey. Thresholds come from vars.chw.alerts.
 

@@ -1,5 +1,5 @@
 {#-
-    Closed-loop metrics of METRICS.md in the long format of marts.metric_values, by the alert's
+    Closed-loop metrics of docs/metrics.md in the long format of marts.metric_values, by the alert's
     triggered_at (grains day, week, month; segments all, tier and csm_owner as of the trigger):
     - detractor_followup_48h_pct: NPS detractor alerts followed up within
       alerts.nps_detractor.due_hours / detractor alerts x 100 (Wilson interval).

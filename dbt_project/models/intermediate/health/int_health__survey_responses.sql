@@ -11,7 +11,7 @@
       high effort = effort >= alerts.high_effort_repeat.min_effort; sentiment = (7 - effort) / 6 x 100.
     known_date: the day the response was known (its first extract, never before it happened).
     A score outside its survey's declared scale, or a non-integer NPS, is a scale-consistency
-    failure (CONTRACT.md): it is left out here rather than scored.
+    failure (docs/contract.md): it is left out here rather than scored.
 -#}
 {%- set alerts = var('chw')['alerts'] -%}
 

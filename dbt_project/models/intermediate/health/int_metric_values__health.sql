@@ -1,5 +1,5 @@
 {#-
-    Health metrics of METRICS.md in the long format of marts.metric_values:
+    Health metrics of docs/metrics.md in the long format of marts.metric_values:
     health_score_avg (mean health score) and at_risk_accounts (accounts with is_at_risk).
     Grain day: the accounts scored that day. Grains week and month: each account's last score
     in the period (a period-end view, so an account counts once). Segments: all, tier,

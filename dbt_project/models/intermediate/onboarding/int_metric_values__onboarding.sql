@@ -1,5 +1,5 @@
 {#-
-    Onboarding metrics of METRICS.md in the long format of marts.metric_values:
+    Onboarding metrics of docs/metrics.md in the long format of marts.metric_values:
       milestone_on_time_pct  milestones completed on or before planned_date / milestones due
                              * 100; a milestone is due, and counts, in the period of its
                              planned_date (only milestones due by the as-of day)

@@ -4,7 +4,7 @@
     the period start, i.e. the last day of the period before; E = MRR at the period end):
       logo_churn_rate_pct         accounts with S > 0 and E = 0 / accounts with S > 0 * 100
       annualized_logo_churn_pct   (1 - (1 - rate)^k) * 100 from the period's logo churn rate,
-                                  k = 12 for months (METRICS.md) and 4 for quarters
+                                  k = 12 for months (docs/metrics.md) and 4 for quarters
       revenue_churn_rate_pct      (churned + contraction MRR of accounts with S > 0) / sum S * 100
       nrr_pct                     sum E over accounts with S > 0 / sum S * 100
                                   (= start + expansion - contraction - churned, over those accounts)

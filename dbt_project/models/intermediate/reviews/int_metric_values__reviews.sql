@@ -1,5 +1,5 @@
 {#-
-    Review metrics of METRICS.md in the long format of marts.metric_values: review_rating_avg
+    Review metrics of docs/metrics.md in the long format of marts.metric_values: review_rating_avg
     (mean rating on 5 stars) and review_count, in the period of reviewed_at. Segments:
     platform, and account attributes as of the review's day where the review names an account.
 -#}

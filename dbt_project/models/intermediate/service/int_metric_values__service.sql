@@ -1,5 +1,5 @@
 {#-
-    Service metrics of METRICS.md in the long format of marts.metric_values: ticket_count,
+    Service metrics of docs/metrics.md in the long format of marts.metric_values: ticket_count,
     escalation_rate_pct, frt_median_minutes, frt_within_target_pct (tickets in the period of
     their created_at that have a first response), resolution_median_hours and fcr_pct (solved
     tickets, in the period of their first solve), call_answer_within_20s_pct (calls, by

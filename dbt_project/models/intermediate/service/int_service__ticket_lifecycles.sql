@@ -1,5 +1,5 @@
 {#-
-    One row per ticket with its lifecycle (METRICS.md, Service):
+    One row per ticket with its lifecycle (docs/metrics.md, Service):
       first_responded_at   first_response_at, else the first public agent comment
       frt_seconds/minutes  first response - created_at; frt_target_seconds by channel
                            (vars.chw.frt_target_seconds), is_frt_within_target

@@ -1,5 +1,5 @@
 {#-
-    Survey metrics of METRICS.md in the long format of marts.metric_values: csat_pct,
+    Survey metrics of docs/metrics.md in the long format of marts.metric_values: csat_pct,
     csat_avg_norm, nps, nps_promoter_pct, nps_detractor_pct, ces_avg, survey_response_rate_pct,
     surveys_per_contact_90d, survey_timeliness_pct, acsi_index and its companion
     acsi_incomplete_respondents. A response counts in the period of its responded_at (however

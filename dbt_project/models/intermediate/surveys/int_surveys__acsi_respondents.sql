@@ -1,5 +1,5 @@
 {#-
-    One row per ACSI respondent (METRICS.md, acsi_index): one person's answers to the three `acsi`
+    One row per ACSI respondent (docs/metrics.md, acsi_index): one person's answers to the three `acsi`
     items of the satisfaction index (index_item satisfaction, expectations, ideal).
 
     Who is one respondent: the answers that share an invitation_id; answers without one, those of

@@ -1,5 +1,5 @@
 {#-
-    Usage metrics of METRICS.md in the long format of marts.metric_values:
+    Usage metrics of docs/metrics.md in the long format of marts.metric_values:
       active_users          distinct users (account_id + user_id) with an event in the period;
                             every grain, rolling windows included
       feature_adoption_pct  over active account-days (a subscription covers the day): core

@@ -1,5 +1,5 @@
 {#-
-    One row per alert: every rule of METRICS.md "Alerts", its owner as of the trigger, its due
+    One row per alert: every rule of docs/metrics.md "Alerts", its owner as of the trigger, its due
     time and its follow-up. See _alerts__marts.yml.
 -#}
 {#- every alert type: vars.chw.alerts and one per metric threshold (vars.chw.program) -#}

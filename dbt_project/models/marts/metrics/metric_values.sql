@@ -1,5 +1,5 @@
 {#-
-    marts.metric_values: every metric of METRICS.md, one long table (CONTRACT.md, Marts out).
+    marts.metric_values: every metric of docs/metrics.md, one long table (docs/contract.md, Marts out).
     The union of the family models, each already in this exact column list.
 -#}
 {#- Health and closed-loop metrics read the health score, which reads the fitted weights: this
