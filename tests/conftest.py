@@ -26,7 +26,9 @@ def pipeline_env(landing: Path, data: Path) -> dict[str, str]:
         CHW_DATA_DIR=str(data),
         DAGSTER_HOME=str(data / "dagster_home"),
     )
-    for key in ("CHW_RAW_DIR", "CHW_AUDIT_DIR", "CHW_MODELS_DIR"):
+    # derived from the data dir (export_env writes them; a test module that called it in-process
+    # would otherwise hand another data dir's folders, or its engine, to this pipeline)
+    for key in ("CHW_RAW_DIR", "CHW_AUDIT_DIR", "CHW_MODELS_DIR", "CHW_SPARK_DIR", "CHW_ENGINE", "DBT_TARGET"):
         env.pop(key, None)
     return env
 

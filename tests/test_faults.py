@@ -392,8 +392,11 @@ def test_invalid_extract_blocks_that_days_health_scoring_only(queued, landing, t
     good_day = "2026-10-15"
 
     # (a) one partition per run, as the sensor does it
+    # a script file, not `python -c`: see test_run_edges (pyspark exits a __main__ without a file)
+    script = tmp_path / "ingest_one_day.py"
+    script.write_text(INGEST_ONE_DAY, encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-c", INGEST_ONE_DAY, BAD_DAY, good_day], cwd=ROOT,
+        [sys.executable, str(script), BAD_DAY, good_day], cwd=ROOT,
         env=pipeline_env(bad_landing, data), capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]

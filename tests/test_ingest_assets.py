@@ -29,6 +29,8 @@ def paths(tmp_path, monkeypatch):
     monkeypatch.setenv("CHW_LANDING_DIR", str(p.landing))
     monkeypatch.setenv("CHW_WAREHOUSE", str(p.warehouse))
     monkeypatch.setenv("CHW_DATA_DIR", str(p.data))
+    for derived in ("CHW_SPARK_DIR", "CHW_ENGINE", "DBT_TARGET"):  # left by a module that ran export_env
+        monkeypatch.delenv(derived, raising=False)
     assert current() == p
     return p
 
