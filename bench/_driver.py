@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
         from orchestration.definitions import defs
 
         instance = dg.DagsterInstance.get()
-        result = defs.get_job_def("transform_job").execute_in_process(instance=instance, raise_on_error=False)
+        result = defs.resolve_job_def("transform_job").execute_in_process(instance=instance, raise_on_error=False)
         log(f"transform run {result.run_id}: {'success' if result.success else 'FAILED'}")
         ok = result.success
     else:

@@ -83,7 +83,7 @@ def _child_main(dates: list[str], tags: dict[str, str], send: Connection, parent
     from orchestration.pipeline import failure_messages
 
     with one_planned_event_per_asset():  # not one planned event per asset x extract date
-        result = defs.get_job_def("ingest_job").execute_in_process(
+        result = defs.resolve_job_def("ingest_job").execute_in_process(
             instance=dg.DagsterInstance.get(),
             tags={
                 **tags,

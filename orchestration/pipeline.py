@@ -10,7 +10,8 @@ up in the UI afterwards:
    they were ingested, from the earliest changed one on (`landing_state`): a re-run with nothing
    new ingests nothing, a daily run ingests its day. It runs in a child process, so the memory
    ingest's libraries hold is gone before dbt starts (`ingest_process`);
-4. one transform run: dbt -> Python models -> dbt.
+4. one transform run: dbt -> Python models -> dbt. A run Dagster reports as a success still
+   fails here when an asset of the job was not materialized (`unmaterialized`).
 """
 
 from __future__ import annotations
@@ -315,13 +316,33 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
         log("no extract dates in the landing zone: building empty marts")
 
     log("building staging, intermediate and marts (dbt) and the Python models")
-    transform = defs.get_job_def("transform_job").execute_in_process(
+    transform = defs.resolve_job_def("transform_job").execute_in_process(
         instance=instance, tags=tags, raise_on_error=False
     )
-    log(f"transform run {transform.run_id}: {'success' if transform.success else 'FAILED'}")
+    transform_ok = transform.success
+    if transform_ok:
+        from orchestration.defs.automation import transform_job
+
+        missing = unmaterialized(transform_job.selection, defs, transform)
+        if missing:
+            transform_ok = False
+            failures.append(f"transform: the run succeeded but {len(missing)} of its assets were not materialized "
+                            f"(their previous build is still in place): {', '.join(missing)}")
+    log(f"transform run {transform.run_id}: {'success' if transform_ok else 'FAILED'}")
     if not transform.success:
         failures += [with_broken_rules(message, paths) for message in failure_messages(transform)]
-    return PipelineResult(dates, ingest_ok, transform.success, time.monotonic() - started, failures, to_ingest)
+    return PipelineResult(dates, ingest_ok, transform_ok, time.monotonic() - started, failures, to_ingest)
+
+
+def unmaterialized(selection: dg.AssetSelection, defs: dg.Definitions, result: dg.ExecuteInProcessResult) -> list[str]:
+    """The assets of `selection` (a job's) a successful run of it did not materialize. dagster-dbt learns what dbt built
+    from dbt's log lines: when lines are lost (Spark's own logging once cut them on the shared
+    stdout), the step still succeeds, the models it did not hear of yield nothing, and the assets
+    downstream of them are skipped, all in a run that reports success. Every asset of a full run
+    of the job must have a materialization."""
+    expected = selection.resolve(defs.resolve_asset_graph())
+    done = {event.asset_key for event in result.get_asset_materialization_events()}
+    return sorted(key.to_user_string() for key in expected - done)
 
 
 # What a step stopped by SIGINT (Ctrl-C in the terminal, dagster-dbt's cancel) left: dbt builds

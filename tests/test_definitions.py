@@ -260,3 +260,32 @@ def test_the_engine_is_the_dbt_target_and_spark_builds_in_full(defs):  # noqa: A
     spark = Warehouse(engine="spark", warehouse_path="/nonexistent/w.duckdb", data_dir="/nonexistent",
                       landing_dir="/nonexistent/landing")
     assert _build_args(None, "dbt_warehouse", DbtBuildConfig(), None, spark) == [*BUILD_ARGS, "--full-refresh"]
+
+
+@pytest.mark.unit
+def test_a_run_that_succeeds_without_materializing_an_asset_is_caught():
+    """dagster-dbt's step succeeds when dbt's log lines about a model are lost, and the model's
+    asset then has no materialization in a run Dagster calls a success (run_pipeline fails it)."""
+    from orchestration.pipeline import unmaterialized
+
+    @dg.asset
+    def built() -> None:
+        return None
+
+    @dg.asset(deps=[built], output_required=False)
+    def silent():  # like a dbt model whose lines never reached dagster-dbt: no output, no error
+        if False:
+            yield dg.Output(None)
+
+    @dg.asset(deps=[silent])
+    def downstream() -> None:
+        return None
+
+    job = dg.define_asset_job("job", selection=dg.AssetSelection.all())
+    defs = dg.Definitions(assets=[built, silent, downstream], jobs=[job])
+    result = defs.resolve_job_def("job").execute_in_process()
+    assert result.success
+    assert unmaterialized(job.selection, defs, result) == ["downstream", "silent"]
+
+    complete = dg.Definitions(assets=[built], jobs=[dg.define_asset_job("job", selection=dg.AssetSelection.all())])
+    assert unmaterialized(dg.AssetSelection.all(), complete, complete.resolve_job_def("job").execute_in_process()) == []

@@ -329,14 +329,14 @@ INGEST_ONE_DAY = textwrap.dedent("""
     instance.add_dynamic_partitions(extract_date_partitions.name, dates)
     # the days before, ingested earlier (surveys are validated as known on each day)
     before = [d for d in dates if d < min(sys.argv[1:])]
-    history = defs.get_job_def("ingest_job").execute_in_process(
+    history = defs.resolve_job_def("ingest_job").execute_in_process(
         instance=instance, raise_on_error=False,
         tags={"dagster/asset_partition_range_start": before[0], "dagster/asset_partition_range_end": before[-1]})
     assert history.success
     out = {}
     for day in sys.argv[1:]:
         # what new_extracts_sensor requests for one new extract folder
-        result = defs.get_job_def("ingest_job").execute_in_process(
+        result = defs.resolve_job_def("ingest_job").execute_in_process(
             instance=instance, partition_key=day, raise_on_error=False)
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()
                   if e.asset_key.path == ["raw", "survey", "responses"]}

@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.defs.models.health import write_health_evidence, write_health_weights
+from orchestration.defs.models.health import write_health_weights
 from orchestration.defs.models.outbox import emit_new_alerts
 from orchestration.lib import settings
 from tests.fixtures.raw_builder import ensure_schemas, write_raw
+from tests.reference_backtest import back_test
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt_project"
@@ -260,7 +261,7 @@ UPSTREAM = ["+int_health__components", "+int_health__renewals", "+int_health__ac
             "+int_health__model_inputs", "+int_health__expansions", "+int_usage__account_days",
             "+do_not_survey", "+fct_comment_themes", "+theme_negative_monthly", "stg_crm__owners", "stg_crm__tasks",
             "+int_health__blocked_extract_dates"]
-SCORED = ["int_health__scores", "int_health__score_changes", "account_health", "health_weights",
+SCORED = ["int_health__scores", "int_health__score_changes", "account_health", "health_weights", "health_score_evidence",
           "int_alerts__expansion_opportunities", "int_alerts__signals", "alerts", "alert_explanations",
           "account_risk_drivers", "health_score_reliability", "int_metric_values__health",
           "int_metric_values__closed_loop"]
@@ -272,13 +273,11 @@ SCORED.insert(SCORED.index("int_alerts__signals"), "int_alerts__threshold_breach
 
 
 def run_all(tmp: Path, data: Path) -> None:
-    """What Dagster does in one run: dbt -> health_weights -> dbt -> health_evidence -> dbt."""
+    """What Dagster does in one run: dbt -> health_weights -> dbt."""
     common = ["--indirect-selection", "cautious"]
     dbt(tmp, data, "build", "--select", *UPSTREAM, *common)
     write_health_weights(data / "warehouse.duckdb", data / "models")
     dbt(tmp, data, "build", "--select", *SCORED, *common)
-    write_health_evidence(data / "warehouse.duckdb", data / "models")
-    dbt(tmp, data, "build", "--select", "health_score_evidence", *common)
 
 
 def query(data: Path, sql: str) -> list[tuple]:
@@ -427,6 +426,35 @@ def test_score_properties(runs):
         ("default",)]
     assert query(data, "select count(*) from marts.account_health where churn_probability is not null") == [(0,)]
     assert query(data, "select count(*) from marts.account_risk_drivers") == [(0,)]
+
+
+def test_backtest_in_sql_equals_the_scikit_learn_reference(runs):
+    """marts.health_score_evidence computes the back-test in SQL (AUC as the Mann-Whitney statistic
+    with ties at their average rank, PR-AUC as average precision, quantiles, medians); the same
+    measures from pandas and scikit-learn (tests/reference_backtest.py) on the same tables."""
+    data = runs["data1"]
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        scores = con.execute("select account_id, as_of_date, health_score, health_band, tier from marts.account_health").df()
+        renewals = con.execute("select account_id, renewal_date, churned from intermediate.int_health__renewals").df()
+        latest = con.execute("select latest_extract_date from intermediate.int_health__extract_bounds").fetchone()[0]
+        sql = con.execute("""select measure, segment_type, segment_value, value, goal, meets_goal, sample_size
+                             from marts.health_score_evidence where value_text is null""").df()
+    finally:
+        con.close()
+    health = settings.load()["health"]
+    reference = back_test(scores, renewals, pd.Timestamp(latest), health["bands"], health["evidence"])
+    key = ["measure", "segment_type", "segment_value"]
+    got = sql[sql["measure"].isin(reference["measure"])].set_index(key).sort_index()
+    want = reference.set_index(key).sort_index()
+    assert list(got.index) == list(want.index)
+    assert got["sample_size"].tolist() == want["sample_size"].tolist()
+    assert got["value"].isna().tolist() == want["value"].isna().tolist()
+    assert np.allclose(got["value"].dropna().to_numpy(), want["value"].dropna().to_numpy(), rtol=0, atol=1e-9)
+    assert got["meets_goal"].astype("object").fillna("none").tolist() == want["meets_goal"].astype("object").fillna("none").tolist()
+    # the data set has churn to rank: the comparison is not one of empty measures
+    assert want.loc[("auc_churn_30_60d", "all", "all"), "value"] > 0
+    assert want.loc[("churn_events_scored", "all", "all"), "value"] >= 1
 
 
 def test_scores_are_as_of_later_extracts_change_no_past_day(runs):

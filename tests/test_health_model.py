@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from orchestration.lib import health_model as hm
+from tests.reference_backtest import EVIDENCE_COLUMNS, back_test
 
 DEFAULTS = {"usage": 0.25, "adoption": 0.15, "onboarding": 0.10, "sentiment": 0.20, "support": 0.15, "engagement": 0.15}
 
@@ -121,7 +122,8 @@ def test_one_outcome_only_keeps_defaults():
     assert hm.fit_weights(rows, DEFAULTS, min_renewals=30).source == "default"
 
 
-def test_back_test_measures_a_score_that_sees_churn_coming():
+def test_reference_back_test_measures_a_score_that_sees_churn_coming():
+    """The pandas back-test the SQL one is checked against (tests/test_health_e2e.py) is right itself."""
     days = pd.date_range("2024-01-01", "2024-12-30", freq="7D")
     health, renewals = [], []
     for i in range(60):
@@ -137,12 +139,12 @@ def test_back_test_measures_a_score_that_sees_churn_coming():
             health.append({"account_id": acc, "as_of_date": d, "health_score": score, "health_band": band, "tier": tier})
         renewals.append({"account_id": acc, "renewal_date": (churn or pd.Timestamp("2025-06-01")).date(),
                          "churned": True if churn is not None else None})
-    ev = hm.back_test(pd.DataFrame(health), pd.DataFrame(renewals), pd.Timestamp("2024-12-31"),
+    ev = back_test(pd.DataFrame(health), pd.DataFrame(renewals), pd.Timestamp("2024-12-31"),
                       {"green": 70, "yellow": 40},
                       {"horizon_days": [30, 60], "below_green_days": [60, 90], "first_red_lookback_days": 180,
                        "goals": {"auc": 0.8, "red_churn_multiple": 3.0, "churned_below_green_share": 0.667,
                                  "green_share_max": 0.8}})
-    assert list(ev.columns) == hm.EVIDENCE_COLUMNS
+    assert list(ev.columns) == EVIDENCE_COLUMNS
     overall = ev[ev["segment_type"] == "all"].set_index("measure")["value"]
     assert overall["auc_churn_30_60d"] > 0.95  # days 61-100 before churn are red but labelled 0
     assert overall["red_churn_multiple"] > 3

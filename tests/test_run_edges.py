@@ -188,8 +188,8 @@ SENSOR_THEN_TRANSFORM = textwrap.dedent("""
     # what the daemon does: the sensor's run request, then the run transform_after_ingest requests
     result = new_extracts_sensor(dg.build_sensor_context(instance=instance))
     (request,) = result.run_requests
-    ingest = defs.get_job_def("ingest_job").execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
-    transform = defs.get_job_def("transform_job").execute_in_process(instance=instance, raise_on_error=False)
+    ingest = defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+    transform = defs.resolve_job_def("transform_job").execute_in_process(instance=instance, raise_on_error=False)
     for failed in [e for run in (ingest, transform) for e in run.all_events if e.event_type_value == "STEP_FAILURE"]:
         print("STEP FAILED", failed.step_key, failed.event_specific_data.error.to_string()[-1500:])
     print("RESULT", ingest.success, transform.success)

@@ -3,6 +3,8 @@
 
     metric_median(expr)        the median of expr (an aggregate). Dispatched by adapter: DuckDB has
                                median(); the SQL standard ordered-set aggregate elsewhere.
+    metric_quantile(expr, q)   the q-quantile of expr (an aggregate), linearly interpolated between
+                               the two nearest values, as numpy's default (and percentile_cont).
     metric_probe_frame_days(n, is_probe)  how far a rolling median's frame reaches back (below).
     metric_z_score()           the two-sided normal quantile for vars.chw.confidence_level.
     metric_wilson_bound(...)   Wilson score interval bound for a proportion x / n, scaled.
@@ -25,6 +27,22 @@
 
 {% macro duckdb__metric_median(expr) -%}
     median({{ expr }})
+{%- endmacro %}
+
+{% macro metric_quantile(expr, q) -%}
+    {{ return(adapter.dispatch('metric_quantile')(expr, q)) }}
+{%- endmacro %}
+
+{% macro default__metric_quantile(expr, q) -%}
+    percentile_cont({{ q }}) within group (order by {{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__metric_quantile(expr, q) -%}
+    quantile_cont({{ expr }}, {{ q }})
+{%- endmacro %}
+
+{% macro spark__metric_quantile(expr, q) -%}
+    percentile({{ expr }}, {{ q }})
 {%- endmacro %}
 
 {% macro spark__metric_median(expr) -%}

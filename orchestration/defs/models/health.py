@@ -1,8 +1,10 @@
-"""Python model assets of the health score: fitted weights, and the score's back-test.
+"""Python model assets of the health score: the fitted weights and the churn and expansion models.
 
-Both read the warehouse read-only (the `Warehouse` resource, either engine) and write Parquet to CHW_MODELS_DIR (paths.models), which
-dbt reads back through the `models` source. The plain functions `write_health_weights` and
-`write_health_evidence` do the work (the end-to-end tests call them); the assets wrap them.
+They read the warehouse read-only (the `Warehouse` resource, either engine) and write Parquet to
+CHW_MODELS_DIR (paths.models), which dbt reads back through the `models` source. The plain
+function `write_health_weights` does the work (the end-to-end tests call it); the asset wraps it.
+The score's back-test is SQL (marts.health_score_evidence): it reads the published
+account_health, so in Python it would need a dbt step of its own after the scored models.
 """
 
 
@@ -116,32 +118,6 @@ def write_health_models(warehouse: Warehouse | Path, models_dir: Path, cfg: dict
     return out
 
 
-def write_health_evidence(warehouse: Warehouse | Path, models_dir: Path, cfg: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Back-test marts.account_health against churn; write health_evidence.parquet (always)."""
-    warehouse = as_warehouse(warehouse)
-    cfg = cfg or settings.load()
-    health = cfg["health"]
-    if _relation_exists(warehouse, "marts", "account_health"):
-        scores = _read(
-            warehouse,
-            "select account_id, as_of_date, health_score, health_band, tier from marts.account_health "
-            "order by account_id, as_of_date",
-        )
-        renewals = _read(warehouse, "select account_id, renewal_date, churned from intermediate.int_health__renewals "
-                                    "order by account_id, renewal_date")
-        latest = _read(warehouse, "select latest_extract_date from intermediate.int_health__extract_bounds")
-        latest_date = latest["latest_extract_date"].iloc[0] if len(latest) else None
-    else:
-        scores = pd.DataFrame(columns=["account_id", "as_of_date", "health_score", "health_band", "tier"])
-        renewals = pd.DataFrame(columns=["account_id", "renewal_date", "churned"])
-        latest_date = None
-    if latest_date is None or pd.isna(latest_date):
-        latest_date = pd.Timestamp("1900-01-01")
-    evidence = health_model.back_test(scores, renewals, latest_date, health["bands"], health["evidence"])
-    _write_parquet(evidence, models_dir / "health_evidence.parquet")
-    return evidence
-
-
 def _meta(value):
     return None if value is None or pd.isna(value) else float(value)
 
@@ -231,23 +207,3 @@ def _model_metadata(models: churn_model.ModelRun | None) -> dict[str, Any]:
     meta["model_evidence"] = dg.MetadataValue.md(models.evidence.to_markdown(index=False))
     meta["model_reliability"] = dg.MetadataValue.md(models.reliability.to_markdown(index=False))
     return meta
-
-
-@dg.asset(
-    key=["models", "health_evidence"],
-    group_name="models",
-    kinds={"python", "scikit-learn"},
-    deps=[dg.AssetKey(["marts", "account_health"]), dg.AssetKey(["intermediate", "int_health__renewals"])],
-    pool=POOL,
-    description=(
-        "Back-test of marts.account_health against churn: AUC and PR-AUC 30-60 days ahead, red-band churn "
-        "multiple, churned accounts below green 60-90 days before, share green, median lead time first red "
-        "-> churn; all accounts and by tier. Writes <models>/health_evidence.parquet (marts.health_score_evidence)."
-    ),
-)
-def health_evidence(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    evidence = write_health_evidence(warehouse, warehouse.paths().models)
-    overall = evidence[evidence["segment_type"] == "all"].set_index("measure")
-    meta: dict[str, Any] = {m: _meta(v) for m, v in overall["value"].items()}
-    meta["evidence"] = dg.MetadataValue.md(evidence.to_markdown(index=False))
-    return dg.MaterializeResult(metadata=meta)

@@ -33,9 +33,8 @@ def published_tables(asset_defs: Iterable[dg.AssetsDefinition]) -> list[dg.Asset
 
 def build_marts_duckdb(published: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
     """The publish asset, downstream of every table it copies (`published_tables` of the dbt
-    assets). With only a few marts listed, Dagster published before marts.health_score_evidence,
-    which a later dbt step builds (after the back-test that reads account_health): the first
-    run's copy lacked it, later copies held the previous run's."""
+    assets). With only a few marts listed, Dagster could publish before a mart a later step
+    builds: the first run's copy would lack it, later copies hold the previous run's."""
 
     @dg.asset(
         key=MARTS_DUCKDB,
