@@ -368,9 +368,9 @@ def select_candidate(x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: pd.DataF
     held-out block). The renewals in date order: the first `selection_first_fit_share` are only
     fitted on, the rest are cut into `selection_folds` consecutive validation blocks; each
     candidate is fitted on every renewal before a block and scored (AUC, each renewal weighing 1)
-    on the block. A single validation block decided on ~20 churns in a history of a few thousand
-    renewals, where chance alone moves an AUC by 0.05: several blocks and a rule that asks for a
-    consistent gain (choose_candidate) keep the choice from following one block's luck.
+    on the block. One validation block holds ~20 churns in a history of a few thousand renewals,
+    where chance alone moves an AUC by 0.05: several blocks and a rule that asks for a consistent
+    gain (choose_candidate) keep the choice from following one block's luck.
     Fewer folds when a block would hold fewer than `selection_min_events_per_fold` renewals of the
     rarer outcome; none possible: the first candidate."""
     candidates = list(candidates)
