@@ -337,7 +337,8 @@ def choose_candidate(fold_auc: Mapping[str, Sequence[float]], candidates: Sequen
             beats = mean > margin
         failed = [why for why, ok in (("gain within the margin", mean > margin),
                                       ("not ahead on most folds", n == 1 or wins > n / 2),
-                                      ("gain within one standard error", n == 1 or mean > se)) if not ok]
+                                      ("gain within one standard error", n == 1 or mean <= 0 or mean > se))
+                  if not ok]
         verdict = f"{k} chosen" if beats else f"{kind} kept ({', '.join(failed)})"
         notes.append(f"{k} vs {kind}: {', '.join(checks)} -> {verdict}")
         if beats:
