@@ -254,7 +254,8 @@ def heldout_scores(warehouse: Path, truth: Path, ahead: int = 45, test_share: fl
                                        cfg.get("bands", {"red": 3.0, "yellow": 1.5}))
         fits.append({"fold": k, "origin": str(origin.date()), "fit_renewals": fit.n_renewals,
                      "fit_churned": fit.n_positive, "kind": fit.model.kind if fit.model else None,
-                     "reason": fit.reason, "selection": fit.model.selection if fit.model else None})
+                     "reason": fit.reason, "selection": fit.model.selection if fit.model else None,
+                     "why": fit.model.selection_why if fit.model else None})
         here = test["fold"] == k
         if fit.model is not None and here.any():
             p = fit.model.probability(x_all[test.loc[here, "_i"].to_numpy(int)])

@@ -12,10 +12,14 @@ What it does, in order (`fit_outcome_model`):
 2. Training rows: account-days 30-90 days before each resolved renewal (as the weight fit), each
    renewal weighing 1 however many of its days are scored.
 3. Forward-in-time validation: renewals in date order; the latest `validation_share` are held out
-   for the evidence. Within the earlier ones, the first part fits both candidates, a regularized
-   logistic regression and a gradient-boosted tree with monotone constraints
-   (HistGradientBoostingClassifier, monotonic_cst), and the later part picks the one with the
-   higher AUC (ties -> the linear model, simpler and exactly explainable).
+   for the evidence. The earlier ones choose between the candidates, a regularized logistic
+   regression and a gradient-boosted tree with monotone constraints (HistGradientBoostingClassifier,
+   monotonic_cst), by forward-in-time cross-validation (`select_candidate`): each candidate fitted
+   on the renewals before each of `selection_folds` later blocks and scored on the block. The
+   linear model, simpler and exactly explainable, is kept unless the tree beats it consistently
+   (`choose_candidate`: mean AUC gain above `selection_margin`, ahead on most folds, gain beyond
+   its standard error). The chosen candidate's evaluation fit: the first `inner_fit_share` of the
+   earlier renewals, calibrated on the rest.
 4. Calibration, forward in time: a Platt (or isotonic) map from the raw score to a probability,
    fitted on the same estimator's predictions for later renewals it had not seen. The evidence
    judges the inner fit calibrated on the inner validation part; the model in force is fitted
@@ -176,7 +180,8 @@ class OutcomeModel:
     base_rate: float
     thresholds: dict[str, float]  # red/yellow (churn) or high (expansion) probability cut-offs
     medians: np.ndarray  # training medians of FEATURE_NAMES (occlusion baseline)
-    selection: dict[str, float] = field(default_factory=dict)  # inner-validation AUC per candidate
+    selection: dict[str, float] = field(default_factory=dict)  # mean forward-CV AUC per candidate
+    selection_why: str = ""  # which candidate and why (health_score_evidence.model_selection)
 
     def raw_logit(self, x: np.ndarray) -> np.ndarray:
         if self.kind == "logistic":
@@ -298,6 +303,119 @@ def _auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float | None:
 
 
 @dataclass
+class Selection:
+    """The candidate chosen by forward-in-time cross-validation and what it was chosen on."""
+
+    kind: str
+    mean_auc: dict[str, float]  # candidate -> mean AUC over the folds used (empty: none usable)
+    fold_auc: dict[str, list[float]]  # candidate -> AUC per fold, oldest first
+    folds: list[dict]  # per fold: validation renewals and outcome events, fit renewals
+    why: str
+
+
+def choose_candidate(fold_auc: Mapping[str, Sequence[float]], candidates: Sequence[str],
+                     margin: float) -> tuple[str, list[str]]:
+    """The selection rule on per-fold AUCs (same folds for every candidate, oldest first).
+
+    The first candidate (the simpler, exactly explained model) is kept unless a later one beats
+    it consistently: its mean AUC gain over the folds exceeds `margin`, it wins on a strict
+    majority of the folds, and the mean gain exceeds its standard error (the folds' paired gains).
+    On a single fold only the margin can be checked. Returns the kind and one note per challenger."""
+    kind = candidates[0]
+    notes = []
+    for k in candidates[1:]:
+        gain = np.asarray(fold_auc[k], float) - np.asarray(fold_auc[kind], float)
+        n, mean = len(gain), float(gain.mean())
+        wins = int((gain > 0).sum())
+        se = float(gain.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        checks = [f"mean gain {mean:+.3f} {'>' if mean > margin else '<='} selection_margin {margin:g}"]
+        if n > 1:
+            checks += [f"ahead on {wins} of {n} folds", f"standard error {se:.3f}"]
+            beats = mean > margin and wins > n / 2 and mean > se
+        else:
+            checks.append("one fold: consistency not checked")
+            beats = mean > margin
+        failed = [why for why, ok in (("gain within the margin", mean > margin),
+                                      ("not ahead on most folds", n == 1 or wins > n / 2),
+                                      ("gain within one standard error", n == 1 or mean <= 0 or mean > se))
+                  if not ok]
+        verdict = f"{k} chosen" if beats else f"{kind} kept ({', '.join(failed)})"
+        notes.append(f"{k} vs {kind}: {', '.join(checks)} -> {verdict}")
+        if beats:
+            kind = k
+    return kind, notes
+
+
+def _fold_blocks(rows: pd.DataFrame, y: np.ndarray, n_folds: int, first_fit: float, min_events: int):
+    """Block per row (0: only fitted on; 1..n_folds: validation blocks, oldest first) and per-fold
+    counts, or None when a fold lacks `min_events` renewals of the rarer outcome (or a fit part
+    lacks either outcome)."""
+    block = time_blocks(rows, [first_fit, *[(1.0 - first_fit) / n_folds] * n_folds])
+    per = pd.DataFrame({"a": rows["account_id"].to_numpy(), "r": rows["renewal_date"].to_numpy(), "y": y,
+                        "b": block}).drop_duplicates(["a", "r"])
+    folds = []
+    for k in range(1, n_folds + 1):
+        val, fit = per[per["b"] == k], per[per["b"] < k]
+        events = int(val["y"].sum())
+        if min(events, len(val) - events) < min_events or fit["y"].nunique() < 2:
+            return None
+        folds.append({"renewals": len(val), "events": events, "fit_renewals": len(fit)})
+    return block, folds
+
+
+def select_candidate(x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: pd.DataFrame, candidates: Sequence[str],
+                     cfg: Mapping, outcome: str = "churn") -> Selection:
+    """Forward-in-time cross-validation of the candidates on the renewals given (those before the
+    held-out block). The renewals in date order: the first `selection_first_fit_share` are only
+    fitted on, the rest are cut into `selection_folds` consecutive validation blocks; each
+    candidate is fitted on every renewal before a block and scored (AUC, each renewal weighing 1)
+    on the block. One validation block holds ~20 churns in a history of a few thousand renewals,
+    where chance alone moves an AUC by 0.05: several blocks and a rule that asks for a consistent
+    gain (choose_candidate) keep the choice from following one block's luck.
+    Fewer folds when a block would hold fewer than `selection_min_events_per_fold` renewals of the
+    rarer outcome; none possible: the first candidate."""
+    candidates = list(candidates)
+    margin = float(cfg.get("selection_margin", 0.02))
+    n_folds = max(1, int(cfg.get("selection_folds", 3)))
+    first_fit = float(cfg.get("selection_first_fit_share", 0.5))
+    min_events = int(cfg.get("selection_min_events_per_fold", 5))
+    event = {"churn": "churned", "expansion": "expanded"}.get(outcome, outcome)
+    if len(candidates) == 1:
+        return Selection(candidates[0], {}, {}, [], f"{candidates[0]}: the only candidate configured")
+    found = None
+    for k in range(n_folds, 0, -1):
+        found = _fold_blocks(rows, y, k, first_fit, min_events)
+        if found is not None:
+            break
+    if found is None:
+        return Selection(candidates[0], {}, {}, [], (
+            f"{candidates[0]}: too few renewals to compare the candidates forward in time (a validation block of "
+            f"the latest {1 - first_fit:.0%} of the renewals before the held-out ones would hold fewer than "
+            f"selection_min_events_per_fold {min_events} renewals of the rarer outcome): the first candidate, the "
+            f"simplest, is kept"))
+    block, folds = found
+    fold_auc: dict[str, list[float]] = {c: [] for c in candidates}
+    for k in range(1, len(folds) + 1):
+        fit, val = block < k, block == k
+        for c in candidates:
+            est = _fit(c, x[fit], y[fit], w[fit], cfg)
+            fold_auc[c].append(_auc(y[val], _logit_of(c, est, x[val]), w[val]) or 0.5)
+    kind, notes = choose_candidate(fold_auc, candidates, margin)
+    mean_auc = {c: float(np.mean(v)) for c, v in fold_auc.items()}
+    fewer = (f" (fewer than selection_folds {n_folds}: a block must hold selection_min_events_per_fold "
+             f"{min_events} renewals of the rarer outcome)" if len(folds) < n_folds else "")
+    per_candidate = "; ".join(f"{c} {mean_auc[c]:.3f} ({', '.join(f'{v:.3f}' for v in fold_auc[c])})"
+                              for c in candidates)
+    why = (f"{kind}: forward-in-time cross-validation on {len(folds)} fold(s){fewer}, validation blocks of "
+           f"{', '.join(str(f['renewals']) for f in folds)} renewals with "
+           f"{', '.join(str(f['events']) for f in folds)} {event}, each candidate fitted on the renewals before "
+           f"its block. Mean AUC (per fold, oldest first): {per_candidate}. {'; '.join(notes)}. The first "
+           f"candidate, the simpler and exactly explained model, is kept unless another beats it by more than "
+           f"the margin consistently")
+    return Selection(kind, mean_auc, fold_auc, folds, why)
+
+
+@dataclass
 class FitOutcome:
     model: OutcomeModel | None
     evaluation: OutcomeModel | None  # fitted on the earlier renewals only: what the evidence scores
@@ -343,32 +461,27 @@ def fit_outcome_model(
         return out
     method = str(cfg.get("calibration", "platt"))
 
-    # 1. select on the inner validation block (forward in time)
+    # 1. select by forward-in-time cross-validation over the earlier renewals
     candidates = list(cfg.get("candidates", ["logistic", "gradient_boosting"]))
-    selection, inner_logits, inner_models = {}, {}, {}
-    for kind in candidates:
-        est = inner_models[kind] = _fit(kind, x[a], y[a], w[a], cfg)
-        inner_logits[kind] = _logit_of(kind, est, x[b])
-        selection[kind] = _auc(y[b], inner_logits[kind], w[b]) or 0.5
-    margin = float(cfg.get("selection_margin", 0.02))
-    kind = candidates[0]
-    for k in candidates[1:]:
-        if selection[k] > selection[kind] + margin:
-            kind = k
+    ab = a | b
+    sel = select_candidate(x[ab], y[ab], w[ab], rows[ab].reset_index(drop=True), candidates, cfg, outcome)
+    kind = sel.kind
+    inner_models = {kind: _fit(kind, x[a], y[a], w[a], cfg)}
+    inner_logits = {kind: _logit_of(kind, inner_models[kind], x[b])}
+    selection = sel.mean_auc
 
     # Each calibrator maps the raw scores of the very estimator it serves, on renewals after the
     # ones that estimator was fitted on (a map fitted on one fit's scores and applied to a refit's
     # was overconfident: a refit on more renewals spreads its log-odds wider).
-    # 2. the evaluation model: the inner fit, calibrated on the inner validation block, judged on
-    #    the held-out block
-    ab = a | b
+    # 2. the evaluation model: the chosen candidate fitted on the inner fit block, calibrated on the
+    #    inner validation block, judged on the held-out block
     eval_est = inner_models[kind]
     eval_cal = fit_calibrator(inner_logits[kind], y[b], w[b], method)
     eval_base = float(np.average(y[ab], weights=w[ab]))
     medians_ab = np.nanmedian(x[ab], axis=0)
     out.evaluation = OutcomeModel(outcome, kind, eval_est, eval_cal, eval_base,
                                   {k: v * eval_base for k, v in bands.items()},
-                                  np.where(np.isnan(medians_ab), 0.0, medians_ab), selection)
+                                  np.where(np.isnan(medians_ab), 0.0, medians_ab), selection, sel.why)
 
     # 3. the model in force: fitted on every renewal before the held-out block, calibrated on the
     #    held-out block (the latest renewals: the calibration follows drift), bands from the base
@@ -381,7 +494,7 @@ def fit_outcome_model(
     base = float(np.average(y, weights=w))
     medians = np.nanmedian(x, axis=0)
     out.model = OutcomeModel(outcome, kind, final_est, final_cal, base, {k: v * base for k, v in bands.items()},
-                             np.where(np.isnan(medians), 0.0, medians), selection)
+                             np.where(np.isnan(medians), 0.0, medians), selection, sel.why)
     return out
 
 
@@ -711,6 +824,4 @@ def _run(inputs: pd.DataFrame, renewals: pd.DataFrame, expansions: pd.DataFrame,
 def _why(fit: FitOutcome) -> str:
     if fit.model is None:
         return fit.reason
-    s = ", ".join(f"{k} {v:.3f}" for k, v in fit.model.selection.items())
-    return (f"{fit.model.kind}: AUC on the inner forward validation block (renewals after the ones fitted) {s}; "
-            f"the first candidate is kept unless another beats it by more than the selection margin")
+    return fit.model.selection_why
