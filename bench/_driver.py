@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
     elif mode == "transform":
         import dagster as dg
 
-        from orchestration.lib.paths import current
+        from orchestration.lib.core.paths import current
         from orchestration.pipeline import dagster_home, export_env, log, prepare_dbt
 
         paths = current()

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from orchestration.lib import engine_equality  # noqa: E402
-from orchestration.lib.paths import Paths, current  # noqa: E402
+from orchestration.lib.core.paths import Paths, current  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -206,7 +206,8 @@ def heldout_scores(warehouse: Path, truth: Path, ahead: int = 45, test_share: fl
     from threadpoolctl import threadpool_limits
 
     from orchestration.lib import churn_model as cm
-    from orchestration.lib import health_model, settings
+    from orchestration.lib import health_model
+    from orchestration.lib.core import settings
 
     health = settings.load()["health"]
     cfg = dict(health.get("model", {}))

@@ -13,7 +13,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from orchestration.lib.paths import DUCKDB, PROJECT_ROOT, current
+from orchestration.lib.core.paths import DUCKDB, PROJECT_ROOT, current
 from orchestration.pipeline import (
     dagster_home,
     dbt_command,
@@ -113,7 +113,7 @@ def _print_failure(result, paths) -> None:
 def _print_where(paths, result) -> None:
     import duckdb
 
-    from orchestration.lib.warehouse import connect_read_only, location
+    from orchestration.lib.core.warehouse import connect_read_only, location
 
     spark = paths.engine != DUCKDB
     lines = [

@@ -27,7 +27,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from orchestration.lib.paths import DBT_PROJECT_DIR, PROJECT_ROOT, Paths, current, dbt_executable
+from orchestration.lib.core.paths import DBT_PROJECT_DIR, PROJECT_ROOT, Paths, current, dbt_executable
 
 
 @dataclass
@@ -245,7 +245,7 @@ class DataDirInUse(SystemExit):
 
 
 def refuse_shared_data_dir(paths: Paths) -> None:
-    from orchestration.lib.paths import data_dir_conflict
+    from orchestration.lib.core.paths import data_dir_conflict
 
     conflict = data_dir_conflict(paths)
     if conflict:

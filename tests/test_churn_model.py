@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from orchestration.lib import churn_model as cm
-from orchestration.lib import settings
+from orchestration.lib.core import settings
 
 
 def health_cfg(**model) -> dict:

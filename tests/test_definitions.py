@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.lib.paths import current
+from orchestration.lib.core.paths import current
 from orchestration.pipeline import export_env, prepare_dbt
 
 
@@ -28,7 +28,7 @@ def defs(tmp_path_factory):
 
 
 def test_every_contract_entity_has_an_ingest_asset(defs):
-    from orchestration.lib.contract import ENTITIES
+    from orchestration.lib.core.contract import ENTITIES
 
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     for e in ENTITIES:

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.lib import contract
+from orchestration.lib.core import contract
 from orchestration.lib.demo_extracts import DEFECT_KINDS, QUARANTINED_KINDS, generate, main
 
 END = dt.date(2026, 10, 31)

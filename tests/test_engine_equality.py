@@ -23,7 +23,7 @@ import duckdb
 import pytest
 
 from orchestration.lib import engine_equality
-from orchestration.lib.paths import Paths
+from orchestration.lib.core.paths import Paths
 from tests.browser import artifacts_dir
 from tests.conftest import run_cli
 

@@ -313,7 +313,7 @@ def test_wal_cut_short_is_survived(queued, landing, tmp_path):
 INGEST_ONE_DAY = textwrap.dedent("""
     import json, sys
     import dagster as dg
-    from orchestration.lib.paths import current
+    from orchestration.lib.core.paths import current
     from orchestration.pipeline import dagster_home, export_env, prepare_dbt
     from orchestration.lib.ingest.discover import discover_extract_dates
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib import settings
+from orchestration.lib.core import settings
 from tests.conftest import run_cli, table_fingerprints
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.lib.paths import Paths
+from orchestration.lib.core.paths import Paths
 from orchestration.pipeline import owner_tags, release_abandoned_runs, write_instance_config
 
 

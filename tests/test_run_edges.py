@@ -174,7 +174,7 @@ def test_old_resent_and_rejected_extracts_rebuild_what_they_reach(built, resent)
 
 SENSOR_THEN_TRANSFORM = textwrap.dedent("""
     import dagster as dg
-    from orchestration.lib.paths import current
+    from orchestration.lib.core.paths import current
     from orchestration.pipeline import dagster_home, export_env, prepare_dbt
 
     paths = current()
@@ -263,7 +263,8 @@ def test_full_refresh_needed_only_for_changes_at_or_before_the_cutoff():
 
 
 def test_stale_feeds_by_kind_and_per_entity_limit(monkeypatch):
-    from orchestration.lib import feed_lag, settings
+    from orchestration.lib import feed_lag
+    from orchestration.lib.core import settings
 
     newest = {("crm", "tasks"): "2026-10-21", ("crm", "accounts"): "2026-10-26", ("product", "events"): "2026-10-31",
               ("helpdesk", "calls"): "2026-10-29"}
@@ -278,7 +279,7 @@ def test_warehouse_damage_is_recognised_whether_or_not_the_file_opens(tmp_path):
     """Cut inside its catalog, the file does not open; cut after it, it opens and the first model
     reading past the cut fails: both are named damage, a lock held by another process is not."""
     from orchestration.cli import _warehouse_damage
-    from orchestration.lib.paths import Paths
+    from orchestration.lib.core.paths import Paths
 
     paths = Paths(landing=tmp_path / "landing", warehouse=tmp_path / "warehouse.duckdb", data=tmp_path)
     with duckdb.connect(str(paths.warehouse)) as con:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from orchestration.lib import contract
+from orchestration.lib.core import contract
 from orchestration.lib.ingest import ingest_partition, ingest_partitions
 from orchestration.lib.ingest.sql import connect
 from orchestration.lib.survey_expectations import (

@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from orchestration.lib import health_model, settings
+from orchestration.lib import health_model
+from orchestration.lib.core import settings
 from orchestration.lib.demo import generate
 from tests.conftest import run_cli
 

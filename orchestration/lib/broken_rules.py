@@ -6,7 +6,7 @@ test returned ("Got 2 results"), so the CLI's failure line and the Dagster check
 "2" where the reader needs "not_null account_id: 2 rows; unique ticket_id: 1 row". The rows come
 from running the test's compiled SQL again on the warehouse, read-only, once dbt has let go of it
 (DuckDB allows one writing process, and dbt holds the file while it builds). On the Spark engine
-the warehouse is read through its Parquet tables (orchestration/lib/warehouse.py); SQL that only
+the warehouse is read through its Parquet tables (orchestration/lib/core/warehouse.py); SQL that only
 Spark understands gives None, and the caller says what dbt said.
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.lib.paths import Paths
-from orchestration.lib.warehouse import as_paths, connect_read_only
+from orchestration.lib.core.paths import Paths
+from orchestration.lib.core.warehouse import as_paths, connect_read_only
 
 MAX_RULES_SHOWN = 10
 

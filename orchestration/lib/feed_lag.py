@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from orchestration.lib import settings
-from orchestration.lib.contract import ENTITIES
+from orchestration.lib.core import settings
+from orchestration.lib.core.contract import ENTITIES
 
 
 @dataclass(frozen=True)

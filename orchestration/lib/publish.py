@@ -20,7 +20,7 @@ then renamed), for tools that read Parquet rather than DuckDB.
 The warehouse is attached READ_ONLY; the copy is plain `CREATE TABLE ... AS SELECT` and `COPY`,
 which run on all cores (dbt-duckdb's `external` materialization writes on one thread). On the
 Spark engine the same copy reads the Spark warehouse's Parquet tables, as views of an in-memory
-session (orchestration/lib/warehouse.py): BI gets the same serving file and Parquet files.
+session (orchestration/lib/core/warehouse.py): BI gets the same serving file and Parquet files.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib.paths import SPARK, Paths
-from orchestration.lib.warehouse import connect_read_only
+from orchestration.lib.core.paths import SPARK, Paths
+from orchestration.lib.core.warehouse import connect_read_only
 
 SERVING_FILE = "chw.duckdb"  # not marts.duckdb: its catalog name would clash with the schema `marts`
 PARQUET_DIR = "parquet"

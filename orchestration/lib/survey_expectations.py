@@ -29,11 +29,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from orchestration.lib import contract
-from orchestration.lib.contract import Entity
+from orchestration.lib.core import contract
+from orchestration.lib.core.contract import Entity
+from orchestration.lib.core.paths import Paths
 from orchestration.lib.ingest.discover import is_extract_date
 from orchestration.lib.ingest.sql import lit
-from orchestration.lib.paths import Paths
 
 SCALE_FIELDS = ("scale_min", "scale_max", "higher_is_better", "metric")
 INTEGER_METRICS = ("nps", "acsi")  # scales answered in whole points only

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from orchestration.lib.paths import Paths
+from orchestration.lib.core.paths import Paths
 
 # {"<source>__<entity>": {"YYYY-MM-DD": digest of that partition's landing_state record}}
 Ingested = dict[str, dict[str, str]]

@@ -38,8 +38,10 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 
 from orchestration.defs.partitions import extract_date_partitions
-from orchestration.lib import feed_lag, settings
-from orchestration.lib.contract import ENTITIES, Entity
+from orchestration.lib import feed_lag
+from orchestration.lib.core import settings
+from orchestration.lib.core.contract import ENTITIES, Entity
+from orchestration.lib.core.paths import current
 from orchestration.lib.ingest import (
     PartitionResult,
     ensure_schemas,
@@ -50,7 +52,6 @@ from orchestration.lib.ingest import (
 )
 from orchestration.lib.ingest.discover import Unplaced, newest_extract_date
 from orchestration.lib.ingest.sql import Sessions
-from orchestration.lib.paths import current
 
 OWNERS = ["team:data-engineering"]
 KINDS = {"python", "parquet"}

@@ -13,8 +13,9 @@ import dagster as dg
 import pandas as pd
 
 from orchestration.defs.resources import Warehouse, as_warehouse
-from orchestration.lib import churn_model, health_model, settings
-from orchestration.lib.warehouse import POOL
+from orchestration.lib import churn_model, health_model
+from orchestration.lib.core import settings
+from orchestration.lib.core.warehouse import POOL
 
 
 def _read(warehouse: Warehouse, sql: str) -> pd.DataFrame:

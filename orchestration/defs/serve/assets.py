@@ -13,9 +13,9 @@ from collections.abc import Iterable
 import dagster as dg
 
 from orchestration.defs.resources import Warehouse
+from orchestration.lib.core.warehouse import POOL
 from orchestration.lib.dashboard import render_dashboard
 from orchestration.lib.publish import DEFAULT_SCHEMAS, publish
-from orchestration.lib.warehouse import POOL
 
 OWNERS = ["team:data-engineering"]
 DASHBOARD_OWNERS = ["team:data-engineering", "team:customer-success-ops"]

@@ -33,10 +33,11 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.resources import Warehouse
-from orchestration.lib import settings, transform_state
+from orchestration.lib import transform_state
 from orchestration.lib.broken_rules import broken_rules, describe
-from orchestration.lib.paths import DBT_PROJECT_DIR, current, dbt_executable
-from orchestration.lib.warehouse import POOL
+from orchestration.lib.core import settings
+from orchestration.lib.core.paths import DBT_PROJECT_DIR, current, dbt_executable
+from orchestration.lib.core.warehouse import POOL
 
 
 class ProjectDbtPreparer(DagsterDbtProjectPreparer):
@@ -277,7 +278,7 @@ dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_warehouse, dbt_scored]
 
 
 # The dbt of this environment by its path, not by PATH: `make ui` and a scheduler's plain shell
-# do not activate the virtualenv (orchestration/lib/paths.py). The engine is the dbt target:
+# do not activate the virtualenv (orchestration/lib/core/paths.py). The engine is the dbt target:
 # profiles.yml names its outputs after the engines (duckdb, spark), and CHW_ENGINE, always
 # exported by the entry points (export_env), is read when a run starts.
 dbt_resource = DbtCliResource(

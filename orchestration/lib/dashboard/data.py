@@ -17,7 +17,7 @@ import duckdb
 
 def load_settings() -> dict[str, Any]:
     try:
-        from orchestration.lib import settings
+        from orchestration.lib.core import settings
 
         return settings.load()
     except Exception:  # the dashboard must render even without the dbt project beside it

@@ -22,9 +22,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from orchestration.lib.contract import ENTITIES, Entity
+from orchestration.lib.core.contract import ENTITIES, Entity
+from orchestration.lib.core.paths import Paths
 from orchestration.lib.ingest.discover import is_extract_date, is_nested, partition_files
-from orchestration.lib.paths import Paths
 
 _PACKAGE = Path(__file__).resolve().parent
 #: the code whose change can change what ingestion writes: a new version re-ingests everything.
@@ -32,7 +32,7 @@ _PACKAGE = Path(__file__).resolve().parent
 #: key, would otherwise have re-ingested a year of M extracts, 22 min, for no change in output).
 _INGEST_CODE = (
     *sorted(p for p in _PACKAGE.glob("*.py") if p.name != Path(__file__).name),
-    _PACKAGE.parent / "contract.py",
+    _PACKAGE.parent / "core" / "contract.py",
     _PACKAGE.parent / "survey_expectations.py",
 )
 

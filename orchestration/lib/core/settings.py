@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from orchestration.lib.paths import DBT_PROJECT_DIR
+from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,7 @@
 
 Everything after dbt (the health models, the alerts outbox, the serving copy, the run summary,
 the broken-rule lines of a failed check) reads the warehouse through a read-only DuckDB
-connection this module gives, whichever engine built it (`CHW_ENGINE`, orchestration/lib/paths.py):
+connection this module gives, whichever engine built it (`CHW_ENGINE`, orchestration/lib/core/paths.py):
 
 - DuckDB: the warehouse file itself, opened read-only;
 - Spark: an in-memory DuckDB session in which every table `<schema>.<table>` of the Spark
@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.lib.paths import DUCKDB, Paths
+from orchestration.lib.core.paths import DUCKDB, Paths
 
 # The pool every step that reads or writes the warehouse claims (orchestration/dagster.yaml gives
 # each pool one slot): DuckDB has one writer and no reader beside it; Spark's Derby metastore one
