@@ -28,8 +28,11 @@ def main(argv: list[str]) -> int:
     elif mode == "transform":
         import dagster as dg
 
+        from orchestration.lib.core.environment import export_env
+        from orchestration.lib.core.log import log
         from orchestration.lib.core.paths import current
-        from orchestration.pipeline import dagster_home, export_env, log, prepare_dbt
+        from orchestration.lib.transform.manifest import prepare_dbt
+        from orchestration.pipeline import dagster_home
 
         paths = current()
         export_env(paths)

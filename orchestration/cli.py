@@ -13,16 +13,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from orchestration.lib.core.environment import export_env
+from orchestration.lib.core.log import log
 from orchestration.lib.core.paths import DUCKDB, PROJECT_ROOT, current
-from orchestration.pipeline import (
-    dagster_home,
-    dbt_command,
-    export_env,
-    log,
-    prepare_dbt,
-    refuse_shared_data_dir,
-    run_pipeline,
-)
+from orchestration.lib.transform.manifest import dbt_command, prepare_dbt
+from orchestration.pipeline import dagster_home, refuse_shared_data_dir, run_pipeline
 
 
 def _landing_is_empty(landing) -> bool:

@@ -36,7 +36,7 @@ defs = dg.Definitions(
     resources={
         "dbt": dbt_resource,
         # read when a run starts; the entry points export every one of them, absolute and checked
-        # (orchestration.pipeline.export_env: make run, make ui, the tests)
+        # (orchestration.lib.core.environment.export_env: make run, make ui, the tests)
         "warehouse": Warehouse(
             engine=dg.EnvVar("CHW_ENGINE"),
             landing_dir=dg.EnvVar("CHW_LANDING_DIR"),

@@ -15,11 +15,9 @@ up in the UI afterwards:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +25,10 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from orchestration.lib.core.paths import DBT_PROJECT_DIR, PROJECT_ROOT, Paths, current, dbt_executable
+from orchestration.lib.core.environment import export_env
+from orchestration.lib.core.log import log
+from orchestration.lib.core.paths import PROJECT_ROOT, Paths, current
+from orchestration.lib.transform.manifest import prepare_dbt
 
 
 @dataclass
@@ -43,36 +44,6 @@ class PipelineResult:
     @property
     def success(self) -> bool:
         return self.ingest_success and self.transform_success
-
-
-def log(message: str) -> None:
-    print(f"[chw {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-DBT_THREADS_ENV = "CHW_DBT_THREADS"  # dbt's threads (dbt_project/profiles.yml), default 2
-
-
-def check_dbt_threads() -> None:
-    """profiles.yml reads CHW_DBT_THREADS through Jinja's `int`, which turns a typo into 0, and dbt
-    then fails deep in its thread pool ("max_workers must be greater than 0"): say what is wrong
-    before anything runs."""
-    value = os.environ.get(DBT_THREADS_ENV)
-    if value is not None and not (value.strip().isdigit() and int(value) >= 1):
-        raise SystemExit(
-            f"{DBT_THREADS_ENV}={value!r}: the number of models dbt builds at a time must be a whole number, "
-            "1 or more (default 2)"
-        )
-
-
-def export_env(paths: Paths) -> None:
-    """Make every path absolute and visible to dbt and Dagster child processes."""
-    check_dbt_threads()
-    os.environ["CHW_LANDING_DIR"] = str(paths.landing)
-    os.environ["CHW_WAREHOUSE"] = str(paths.warehouse)
-    os.environ["CHW_DATA_DIR"] = str(paths.data)
-    os.environ.update(paths.dbt_env())
-    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
 # The project's Dagster instance settings. Not at the project root: `dg dev` (make ui) runs there,
@@ -110,61 +81,6 @@ def dagster_home(paths: Paths) -> str:
     write_instance_config(Path(home))
     os.environ["DAGSTER_HOME"] = home
     return home
-
-
-def dbt_command(*args: str) -> list[str]:
-    """A dbt command line of this environment with the project's folders."""
-    return [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-
-
-# Files of the dbt project that never change what `dbt parse` writes.
-_NOT_PARSED = {"target", "logs", "dbt_packages", "dbt_target", "dbt_logs", ".user.yml"}
-
-
-def manifest_fingerprint() -> str:
-    """A digest of everything `dbt parse` reads: the project's files, the dbt version and the
-    environment variables the project can read (CHW_*, DBT_*). Equal digests, equal manifests."""
-    import dbt.version  # noqa: PLC0415 (only the CLI needs dbt in this process)
-
-    # the project's own location too: the manifest and dbt's partial-parse cache hold absolute
-    # paths (seed files), so a checkout moved or cloned elsewhere must parse again
-    digest = hashlib.sha256(dbt.version.__version__.encode() + b"\0" + str(DBT_PROJECT_DIR).encode())
-    for file in sorted(DBT_PROJECT_DIR.rglob("*")):
-        relative = file.relative_to(DBT_PROJECT_DIR)
-        if file.is_file() and not _NOT_PARSED.intersection(relative.parts):
-            digest.update(str(relative).encode() + b"\0" + file.read_bytes() + b"\0")
-    for key in sorted(os.environ):
-        if key.startswith(("CHW_", "DBT_")):
-            digest.update(f"{key}={os.environ[key]}\0".encode())
-    return digest.hexdigest()
-
-
-def prepare_dbt(paths: Paths) -> None:
-    """Write the dbt target's manifest.json, which the Dagster definitions load (dagster-dbt).
-
-    Skipped when the manifest was written from the same project files, dbt version and
-    environment (see manifest_fingerprint): a `dbt parse` costs ~10 s of CPU even with its
-    partial-parse cache, on every daily run, for a manifest that is the same byte for byte.
-    """
-    export_env(paths)
-    stamp = paths.dbt_target / "manifest.fingerprint"
-    manifest = paths.dbt_target / "manifest.json"
-
-    def written(fingerprint: str) -> str:  # also the manifest's own state: another dbt may rewrite it
-        state = manifest.stat()
-        return f"{fingerprint}\n{state.st_mtime_ns} {state.st_size}\n"
-
-    fingerprint = manifest_fingerprint()
-    if manifest.exists() and stamp.exists() and stamp.read_text() == written(fingerprint):
-        log("dbt manifest up to date (project unchanged): parse skipped")
-        return
-    stamp.unlink(missing_ok=True)
-    # dbt's partial parse does not notice a moved project: it kept the seeds' old absolute paths
-    # (a data dir built from one checkout, then run from another, failed in every seed). Project
-    # files changed either way, so the full parse this forces costs nothing a partial one saves.
-    (paths.dbt_target / "partial_parse.msgpack").unlink(missing_ok=True)
-    subprocess.run(dbt_command("parse", "--quiet"), check=True, env=os.environ.copy())
-    stamp.write_text(written(fingerprint))
 
 
 # Tags on every run `run_pipeline` starts: which pipeline process owns it, and under which lock.
@@ -383,10 +299,10 @@ TABLE_CHECKS_FAILURE = re.compile(r"Failure in test ((?:table_checks|table_warni
 
 def with_broken_rules(message: str, paths: Paths) -> str:
     """A failed table_checks test's message with the rules it found broken: "... -> not_null
-    account_id: 2 rows; unique ticket_id: 1 row" (orchestration.lib.broken_rules), from the test's
+    account_id: 2 rows; unique ticket_id: 1 row" (orchestration.lib.transform.broken_rules), from the test's
     compiled SQL (the newest one dbt wrote in the data dir's dbt target), once the run is over.
     The message is unchanged if that SQL or the warehouse cannot be read."""
-    from orchestration.lib.broken_rules import broken_rules, describe
+    from orchestration.lib.transform.broken_rules import broken_rules, describe
 
     found = TABLE_CHECKS_FAILURE.search(message)
     if not found:

@@ -8,8 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orchestration.lib.core.environment import export_env
 from orchestration.lib.core.paths import current
-from orchestration.pipeline import export_env, prepare_dbt
+from orchestration.lib.transform.manifest import prepare_dbt
 
 
 @pytest.fixture(scope="module")
@@ -153,13 +154,13 @@ def test_a_moved_project_is_parsed_from_scratch(defs, tmp_path, monkeypatch):
     import json
     import shutil
 
-    from orchestration import pipeline
+    from orchestration.lib.transform import manifest
 
-    here = pipeline.manifest_fingerprint()
+    here = manifest.manifest_fingerprint()
     moved = tmp_path / "elsewhere" / "dbt_project"
-    shutil.copytree(pipeline.DBT_PROJECT_DIR, moved, ignore=shutil.ignore_patterns("target", "logs"))
-    monkeypatch.setattr(pipeline, "DBT_PROJECT_DIR", moved)
-    assert pipeline.manifest_fingerprint() != here
+    shutil.copytree(manifest.DBT_PROJECT_DIR, moved, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setattr(manifest, "DBT_PROJECT_DIR", moved)
+    assert manifest.manifest_fingerprint() != here
 
     paths = current()
     try:
@@ -174,13 +175,13 @@ def test_a_moved_project_is_parsed_from_scratch(defs, tmp_path, monkeypatch):
 
 def test_the_manifest_digest_follows_the_variables_the_project_reads(monkeypatch):
     """A variable the dbt project can read (CHW_*, DBT_*) changes the digest; others do not."""
-    from orchestration import pipeline
+    from orchestration.lib.transform import manifest
 
-    here = pipeline.manifest_fingerprint()
+    here = manifest.manifest_fingerprint()
     monkeypatch.setenv("SOME_OTHER_VARIABLE", "x")
-    assert pipeline.manifest_fingerprint() == here
+    assert manifest.manifest_fingerprint() == here
     monkeypatch.setenv("CHW_MODELS_DIR", "/elsewhere/models")
-    assert pipeline.manifest_fingerprint() != here
+    assert manifest.manifest_fingerprint() != here
 
 
 def test_dbt_errors_are_read_from_the_failed_step_one_line_per_node():

@@ -4,7 +4,7 @@ One tiny generated landing zone goes through the DuckDB pipeline (`python -m orc
 run`, as `make run` does); then the same dbt project is built on Spark (dbt-spark, session method,
 one local Spark session) over that run's raw, audit and models Parquet, and every table of the
 schemas staging, intermediate, marts, audit and reference is compared: common types, doubles
-rounded to 9 places, `EXCEPT ALL` both ways (orchestration/lib/engine_equality.py). The
+rounded to 9 places, `EXCEPT ALL` both ways (orchestration/lib/transform/engine_equality.py). The
 per-table report is written to tests/artifacts/engine_equality.txt.
 
 Spark needs Java and the Spark extra (`make setup WITH_SPARK=1`): where either is absent the
@@ -22,8 +22,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from orchestration.lib import engine_equality
 from orchestration.lib.core.paths import Paths
+from orchestration.lib.transform import engine_equality
 from tests.browser import artifacts_dir
 from tests.conftest import run_cli
 

@@ -175,7 +175,9 @@ def test_old_resent_and_rejected_extracts_rebuild_what_they_reach(built, resent)
 SENSOR_THEN_TRANSFORM = textwrap.dedent("""
     import dagster as dg
     from orchestration.lib.core.paths import current
-    from orchestration.pipeline import dagster_home, export_env, prepare_dbt
+    from orchestration.pipeline import dagster_home
+    from orchestration.lib.core.environment import export_env
+    from orchestration.lib.transform.manifest import prepare_dbt
 
     paths = current()
     export_env(paths)
@@ -245,7 +247,7 @@ def test_truncated_warehouse_says_delete_it_and_the_rebuild_is_identical(built, 
 
 
 def test_full_refresh_needed_only_for_changes_at_or_before_the_cutoff():
-    from orchestration.lib.transform_state import full_refresh_needed
+    from orchestration.lib.transform.transform_state import full_refresh_needed
 
     before = {"survey__responses": {"2026-10-14": "a", "2026-10-30": "b", "2026-10-31": "c"},
               "crm__tasks": {"2026-10-20": "d"}}

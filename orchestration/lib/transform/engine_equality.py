@@ -22,6 +22,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.lib.transform.manifest import dbt_command
+
 SCHEMAS = ("staging", "intermediate", "marts", "audit", "reference")
 BOOKKEEPING_SUFFIXES = ("__increment_cutoff", "__increment_state")
 DOUBLE_PLACES = 9
@@ -61,8 +63,6 @@ def build_on_spark(paths, spark_dir: Path, timeout: int = 3600) -> subprocess.Co
     """`dbt build --target spark --full-refresh` over the raw, audit and models folders of
     `paths` (one dbt invocation: one Spark session). Unit tests are left out: they test the SQL
     against fixed rows, which the comparison does on real data."""
-    from orchestration.pipeline import dbt_command  # noqa: PLC0415 (imports dbt's paths only when building)
-
     spark_dir.mkdir(parents=True, exist_ok=True)
     env = spark_env({**os.environ, **paths.dbt_env(), "CHW_LANDING_DIR": str(paths.landing),
                      "CHW_DATA_DIR": str(paths.data)}, spark_dir)
