@@ -18,11 +18,11 @@ def main(argv: list[str]) -> int:
     mode, dates = argv[0], argv[1:]
     t0 = time.monotonic()
     if mode == "full":
-        from orchestration.pipeline import run_pipeline
+        from orchestration.run.pipeline import run_pipeline
 
         ok = run_pipeline().success
     elif mode == "daily":
-        from orchestration.pipeline import run_pipeline
+        from orchestration.run.pipeline import run_pipeline
 
         ok = run_pipeline(extract_dates=dates).success
     elif mode == "transform":
@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
         from orchestration.lib.core.log import log
         from orchestration.lib.core.paths import current
         from orchestration.lib.transform.manifest import prepare_dbt
-        from orchestration.pipeline import dagster_home
+        from orchestration.run.instance import dagster_home
 
         paths = current()
         export_env(paths)

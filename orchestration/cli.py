@@ -17,7 +17,8 @@ from orchestration.lib.core.environment import export_env
 from orchestration.lib.core.log import log
 from orchestration.lib.core.paths import DUCKDB, PROJECT_ROOT, current
 from orchestration.lib.transform.manifest import dbt_command, prepare_dbt
-from orchestration.pipeline import dagster_home, refuse_shared_data_dir, run_pipeline
+from orchestration.run.instance import dagster_home
+from orchestration.run.pipeline import refuse_shared_data_dir, run_pipeline
 
 
 def _landing_is_empty(landing) -> bool:

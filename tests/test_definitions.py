@@ -189,7 +189,7 @@ def test_dbt_errors_are_read_from_the_failed_step_one_line_per_node():
     come from the dbt errors dagster-dbt lists in the step's error. The progress lines go, each
     "Failure in" heading takes its reason; other errors give nothing. The text is an out-of-memory
     failure and a failed test as dagster-dbt 0.29 wrote them."""
-    from orchestration.pipeline import dbt_error_messages
+    from orchestration.run.failures import dbt_error_messages
 
     text = (
         "dagster_dbt.errors.DagsterDbtCliRuntimeError: The dbt CLI process with command\n\n`dbt build`\n\n"

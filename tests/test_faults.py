@@ -314,7 +314,7 @@ INGEST_ONE_DAY = textwrap.dedent("""
     import json, sys
     import dagster as dg
     from orchestration.lib.core.paths import current
-    from orchestration.pipeline import dagster_home
+    from orchestration.run.instance import dagster_home
     from orchestration.lib.core.environment import export_env
     from orchestration.lib.transform.manifest import prepare_dbt
     from orchestration.lib.ingest.discover import discover_extract_dates

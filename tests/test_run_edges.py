@@ -175,7 +175,7 @@ def test_old_resent_and_rejected_extracts_rebuild_what_they_reach(built, resent)
 SENSOR_THEN_TRANSFORM = textwrap.dedent("""
     import dagster as dg
     from orchestration.lib.core.paths import current
-    from orchestration.pipeline import dagster_home
+    from orchestration.run.instance import dagster_home
     from orchestration.lib.core.environment import export_env
     from orchestration.lib.transform.manifest import prepare_dbt
 

@@ -77,7 +77,7 @@ def test_a_failed_run_names_the_broken_rules(tmp_path: Path):
     rows the test returned; the pipeline adds which rules, from the test's compiled SQL (the newest
     in the data dir's dbt target) run on the warehouse."""
     from orchestration.lib.core.paths import Paths
-    from orchestration.pipeline import with_broken_rules
+    from orchestration.run.failures import with_broken_rules
 
     _scratch_warehouse(tmp_path)
     sql = compile_inline(tmp_path, _call(not_null="['account_id']", unique="['ticket_id']", not_empty="true"))

@@ -22,7 +22,8 @@ import signal
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
-from orchestration.lib.parent_death import die_with_parent
+from orchestration.run.failures import failure_messages
+from orchestration.run.parent_death import die_with_parent
 
 
 @dataclass
@@ -80,7 +81,6 @@ def _child_main(dates: list[str], tags: dict[str, str], send: Connection, parent
 
     from orchestration.definitions import defs
     from orchestration.defs.automation import one_planned_event_per_asset
-    from orchestration.pipeline import failure_messages
 
     with one_planned_event_per_asset():  # not one planned event per asset x extract date
         result = defs.get_job_def("ingest_job").execute_in_process(

@@ -16,19 +16,21 @@ up in the UI afterwards:
 from __future__ import annotations
 
 import os
-import re
 import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-import yaml
 
 from orchestration.lib.core.environment import export_env
 from orchestration.lib.core.log import log
-from orchestration.lib.core.paths import PROJECT_ROOT, Paths, current
+from orchestration.lib.core.paths import Paths, current, data_dir_conflict
 from orchestration.lib.transform.manifest import prepare_dbt
+from orchestration.run.failures import failure_messages, with_broken_rules
+from orchestration.run.ingest_process import run_ingest_in_child
+from orchestration.run.instance import dagster_home
+from orchestration.run.lock import pipeline_lock
 
 
 @dataclass
@@ -44,43 +46,6 @@ class PipelineResult:
     @property
     def success(self) -> bool:
         return self.ingest_success and self.transform_success
-
-
-# The project's Dagster instance settings. Not at the project root: `dg dev` (make ui) runs there,
-# and Dagster warns about a dagster.yaml in the current folder that DAGSTER_HOME does not name.
-INSTANCE_CONFIG = PROJECT_ROOT / "orchestration" / "dagster.yaml"
-
-
-def instance_config(home: Path) -> str:  # noqa: ARG001 (the instance folder: kept for callers)
-    """The project's dagster.yaml as the instance in `home` is given it (Dagster reads an
-    instance's settings from $DAGSTER_HOME/dagster.yaml only)."""
-    config = yaml.safe_load(INSTANCE_CONFIG.read_text())
-    header = f"# Written from {INSTANCE_CONFIG} (orchestration.pipeline.dagster_home): edit that file.\n"
-    return header + yaml.safe_dump(config, sort_keys=False)
-
-
-def write_instance_config(home: Path) -> bool:
-    """Write `home`/dagster.yaml from the project's; return whether it changed. The project's
-    file is the configuration, so an instance made by an older checkout gets new settings."""
-    target = Path(home) / "dagster.yaml"
-    wanted = instance_config(home)
-    if target.exists() and target.read_text() == wanted:
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    existed = target.exists()
-    target.write_text(wanted)
-    if existed:
-        log(f"{target}: updated from the project's dagster.yaml")
-    return True
-
-
-def dagster_home(paths: Paths) -> str:
-    """A persistent Dagster instance beside the warehouse, configured by the repo's dagster.yaml."""
-    home = os.environ.get("DAGSTER_HOME") or str(paths.data / "dagster_home")
-    os.makedirs(home, exist_ok=True)
-    write_instance_config(Path(home))
-    os.environ["DAGSTER_HOME"] = home
-    return home
 
 
 # Tags on every run `run_pipeline` starts: which pipeline process owns it, and under which lock.
@@ -161,8 +126,6 @@ class DataDirInUse(SystemExit):
 
 
 def refuse_shared_data_dir(paths: Paths) -> None:
-    from orchestration.lib.core.paths import data_dir_conflict
-
     conflict = data_dir_conflict(paths)
     if conflict:
         raise DataDirInUse(f"refused: {conflict}")
@@ -174,8 +137,6 @@ def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = N
 
     Runs against one warehouse are serialized by a file lock: a second run queues behind the first.
     """
-    from orchestration.lib.run_lock import pipeline_lock
-
     paths = paths or current()
     refuse_shared_data_dir(paths)
     with pipeline_lock(_lock_file(paths), say=log):
@@ -184,7 +145,6 @@ def run_pipeline(paths: Paths | None = None, extract_dates: list[str] | None = N
 
 
 def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResult:
-    from orchestration.ingest_process import run_ingest_in_child
     from orchestration.lib.ingest import unplaced
     from orchestration.lib.ingest.discover import discover_extract_dates
     from orchestration.lib.ingest.landing_state import dates_to_ingest
@@ -238,76 +198,3 @@ def _run_pipeline(paths: Paths, extract_dates: list[str] | None) -> PipelineResu
     if not transform.success:
         failures += [with_broken_rules(message, paths) for message in failure_messages(transform)]
     return PipelineResult(dates, ingest_ok, transform.success, time.monotonic() - started, failures, to_ingest)
-
-
-# What a step stopped by SIGINT (Ctrl-C in the terminal, dagster-dbt's cancel) left: dbt builds
-# each model in a transaction, and the serving copy is published only after a whole run.
-INTERRUPTED = (
-    "interrupted (SIGINT, e.g. Ctrl-C): the models it had finished hold this run's data, the others "
-    "their previous build, and BI still reads the previous serving copy; run again to finish"
-)
-
-
-def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
-    """The error of every failed step of a run (e.g. a failed blocking asset check). A failed dbt
-    step gives one message per dbt error instead (the node and why), which dagster-dbt parsed from
-    dbt's log lines: dbt writes no run_results.json in a run (BUILD_ARGS, defs/transform/dbt.py)."""
-    out = []
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            if error and error.cls_name == "DagsterExecutionInterruptedError":
-                out.append(f"{event.step_key}: {INTERRUPTED}")
-                continue
-            text = error.to_string() if error else event.message
-            dbt_errors = dbt_error_messages(text)
-            out += [f"{event.step_key}: {e}" for e in dbt_errors] or [f"{event.step_key}: {text}"]
-    return out
-
-
-# dagster-dbt's DagsterDbtCliRuntimeError lists dbt's error log lines after this, a blank line apart
-DBT_ERRORS_HEADING = "Errors parsed from dbt logs:"
-# "3 of 246 ERROR creating sql table model staging.x ... [ERROR in 0.08s]": dbt's progress line,
-# which says less than the "Failure in model x (path)" and reason lines dbt writes at the end
-DBT_PROGRESS_LINE = re.compile(r"^\d+ of \d+ ")
-
-
-def dbt_error_messages(text: str) -> list[str]:
-    """dbt's errors in a failed dbt step's error text, one per failed node, one line each: the
-    "Failure in model x (path)" heading with the reason dbt gives after it. [] for other errors."""
-    if DBT_ERRORS_HEADING not in text:
-        return []
-    listed = text.split(DBT_ERRORS_HEADING, 1)[1].split("\nStack Trace:", 1)[0]
-    out: list[str] = []
-    for part in listed.split("\n\n"):
-        line = " ".join(part.split())
-        if not line or DBT_PROGRESS_LINE.match(line):
-            continue
-        if out and out[-1].startswith("Failure in ") and not line.startswith("Failure in "):
-            node = out[-1].removeprefix("Failure in ")  # "model x (path)"
-            # "Runtime Error in model x (path) Out of Memory Error: ..." names the node itself
-            out[-1] = line if node in line else f"{out[-1]}: {line}"
-        else:
-            out.append(line)
-    return out
-
-
-# "Failure in test table_checks_metric_values (models/marts/metrics/_metrics__models.yml)": one
-# test holds all of a model's rules (dbt_project/tests/generic/table_checks.sql)
-TABLE_CHECKS_FAILURE = re.compile(r"Failure in test ((?:table_checks|table_warnings)_\w+) \(([^)]+)\)")
-
-
-def with_broken_rules(message: str, paths: Paths) -> str:
-    """A failed table_checks test's message with the rules it found broken: "... -> not_null
-    account_id: 2 rows; unique ticket_id: 1 row" (orchestration.lib.transform.broken_rules), from the test's
-    compiled SQL (the newest one dbt wrote in the data dir's dbt target), once the run is over.
-    The message is unchanged if that SQL or the warehouse cannot be read."""
-    from orchestration.lib.transform.broken_rules import broken_rules, describe
-
-    found = TABLE_CHECKS_FAILURE.search(message)
-    if not found:
-        return message
-    name, yml_path = found.groups()
-    compiled = sorted(paths.dbt_target.glob(f"*/compiled/*/{yml_path}/{name}.sql"), key=lambda f: f.stat().st_mtime)
-    rules = broken_rules(compiled[-1], paths) if compiled else None
-    return f"{message} -> {describe(rules)}" if rules else message
