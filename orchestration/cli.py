@@ -167,9 +167,9 @@ SHOW_REJECTED = 20  # the summary names this many rejected files; audit.load_log
 
 def _rejected_and_stale(con) -> list[str]:
     """Summary lines naming each rejected file with its reason, and each stale feed with its lag
-    (orchestration/lib/feed_lag.py), from audit.load_log: whatever ingest rejects, with whatever
+    (orchestration/lib/ingest/feed_lag.py), from audit.load_log: whatever ingest rejects, with whatever
     reason it gives, shows here without this code knowing the reason."""
-    from orchestration.lib.feed_lag import stale_feeds
+    from orchestration.lib.ingest.feed_lag import stale_feeds
 
     lines = []
     rejected = con.execute(

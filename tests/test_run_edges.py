@@ -265,8 +265,8 @@ def test_full_refresh_needed_only_for_changes_at_or_before_the_cutoff():
 
 
 def test_stale_feeds_by_kind_and_per_entity_limit(monkeypatch):
-    from orchestration.lib import feed_lag
     from orchestration.lib.core import settings
+    from orchestration.lib.ingest import feed_lag
 
     newest = {("crm", "tasks"): "2026-10-21", ("crm", "accounts"): "2026-10-26", ("product", "events"): "2026-10-31",
               ("helpdesk", "calls"): "2026-10-29"}

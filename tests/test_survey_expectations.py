@@ -8,7 +8,7 @@ import pytest
 from orchestration.lib.core import contract
 from orchestration.lib.ingest import ingest_partition, ingest_partitions
 from orchestration.lib.ingest.sql import connect
-from orchestration.lib.survey_expectations import (
+from orchestration.lib.ingest.survey_expectations import (
     batch_validator_for,
     first_declarations,
     revalidate_raw_responses,
