@@ -594,7 +594,7 @@ def run(inputs: pd.DataFrame, renewals: pd.DataFrame, expansions: pd.DataFrame, 
 
 def _run(inputs: pd.DataFrame, renewals: pd.DataFrame, expansions: pd.DataFrame, health_cfg: Mapping,
          latest_date=None) -> ModelRun:
-    from orchestration.lib import health_model  # noqa: PLC0415 (training_rows: the weight fit's join)
+    from orchestration.lib.models import health_model  # noqa: PLC0415 (training_rows: the weight fit's join)
 
     cfg = dict(health_cfg.get("model", {}))
     window = tuple(int(v) for v in health_cfg["training_window_days"])
