@@ -152,7 +152,7 @@ def _print_where(paths, result) -> None:
         con.close()
     except duckdb.Error as exc:  # the warehouse may be absent after a failed run
         lines.append(f"  (could not read the warehouse: {exc})")
-    # Spark: no DuckDB warehouse file to open; the serving copy holds the marts (lib/publish.py)
+    # Spark: no DuckDB warehouse file to open; the serving copy holds the marts (lib/serve/publish.py)
     marts_file = paths.serving / "chw.duckdb" if spark else paths.warehouse
     lines += [
         "Open the Dagster UI over these runs:  make ui   (http://127.0.0.1:3000)",

@@ -23,7 +23,7 @@ from orchestration.defs.resources import Warehouse
 from orchestration.lib.core import paths as paths_module
 from orchestration.lib.core.paths import Paths, current, data_dir_conflict
 from orchestration.lib.core.warehouse import POOL, spark_tables
-from orchestration.lib.publish import connect_serving, publish
+from orchestration.lib.serve.publish import connect_serving, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from orchestration.lib.dashboard.views.common import Context
-from orchestration.lib.dashboard.views.executive import view_executive
-from orchestration.lib.dashboard.views.health import view_health
-from orchestration.lib.dashboard.views.operations import view_operations
-from orchestration.lib.dashboard.views.program import view_program
-from orchestration.lib.dashboard.views.segments import view_segments
-from orchestration.lib.dashboard.views.trends import view_trends
+from orchestration.lib.serve.dashboard.views.common import Context
+from orchestration.lib.serve.dashboard.views.executive import view_executive
+from orchestration.lib.serve.dashboard.views.health import view_health
+from orchestration.lib.serve.dashboard.views.operations import view_operations
+from orchestration.lib.serve.dashboard.views.program import view_program
+from orchestration.lib.serve.dashboard.views.segments import view_segments
+from orchestration.lib.serve.dashboard.views.trends import view_trends
 
 VIEWS = [
     ("health", "Real-time health"),

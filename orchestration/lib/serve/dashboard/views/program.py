@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestration.lib.dashboard.blocks import card, empty, tile, unavailable
-from orchestration.lib.dashboard.charts import SERIES_COLORS, sparkline
-from orchestration.lib.dashboard.data import (
+from orchestration.lib.serve.dashboard.blocks import card, empty, tile, unavailable
+from orchestration.lib.serve.dashboard.charts import SERIES_COLORS, sparkline
+from orchestration.lib.serve.dashboard.data import (
     Point,
     Serving,
     as_date,
@@ -22,7 +22,7 @@ from orchestration.lib.dashboard.data import (
     num,
     read_catalog,
 )
-from orchestration.lib.dashboard.formatting import (
+from orchestration.lib.serve.dashboard.formatting import (
     CADENCE_GRAIN,
     METRICS,
     SEGMENT_LABELS,
@@ -34,7 +34,7 @@ from orchestration.lib.dashboard.formatting import (
     fmt_period,
     metric_label,
 )
-from orchestration.lib.dashboard.views.common import MONTHS, Context
+from orchestration.lib.serve.dashboard.views.common import MONTHS, Context
 
 PROGRAM_TABLES = "marts.metric_catalog, marts.metric_reviews"
 PROGRAM_WHAT = ("They list every metric's owner team, review cadence and threshold (vars.chw), and the reviews "

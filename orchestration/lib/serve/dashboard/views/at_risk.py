@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestration.lib.dashboard.blocks import empty, table
-from orchestration.lib.dashboard.data import num, risk_drivers
-from orchestration.lib.dashboard.formatting import esc, fmt_number, pct
-from orchestration.lib.dashboard.views.common import AT_RISK_ROWS, Context
+from orchestration.lib.serve.dashboard.blocks import empty, table
+from orchestration.lib.serve.dashboard.data import num, risk_drivers
+from orchestration.lib.serve.dashboard.formatting import esc, fmt_number, pct
+from orchestration.lib.serve.dashboard.views.common import AT_RISK_ROWS, Context
 
 
 def driver_label(feature: str) -> str:

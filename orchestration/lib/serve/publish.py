@@ -291,7 +291,7 @@ duckdb-engine), or read the marts from parquet/ instead:
 
 A connection keeps reading the copy it opened; each publish replaces chw.duckdb as a whole.
 Reconnect to see a new publish: in a process that keeps connections open (a pool), close them all
-first, or attach the file in a new session (orchestration.lib.publish.connect_serving).
+first, or attach the file in a new session (orchestration.lib.serve.publish.connect_serving).
 
 No personal data: free text is redacted; the quarantined records as they arrived stay in the
 warehouse (audit.quarantine.record is not published).

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from orchestration.lib.dashboard.data import Point
-from orchestration.lib.dashboard.formatting import (
+from orchestration.lib.serve.dashboard.data import Point
+from orchestration.lib.serve.dashboard.formatting import (
     METRICS,
     NO_DATA,
     MetricInfo,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from orchestration.lib.dashboard.blocks import card
-from orchestration.lib.dashboard.charts import COLORS, SERIES_COLORS, Series, line_chart
-from orchestration.lib.dashboard.formatting import fmt_n
-from orchestration.lib.dashboard.views.common import MONTHS, TREND_DAYS, Context
-from orchestration.lib.dashboard.views.surveys import survey_panel
+from orchestration.lib.serve.dashboard.blocks import card
+from orchestration.lib.serve.dashboard.charts import COLORS, SERIES_COLORS, Series, line_chart
+from orchestration.lib.serve.dashboard.formatting import fmt_n
+from orchestration.lib.serve.dashboard.views.common import MONTHS, TREND_DAYS, Context
+from orchestration.lib.serve.dashboard.views.surveys import survey_panel
 
 
 def view_trends(ctx: Context) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestration.lib.dashboard.blocks import card, unavailable
-from orchestration.lib.dashboard.data import evidence_rows, num, reliability_rows
-from orchestration.lib.dashboard.formatting import esc, fmt_n, fmt_number, pct
-from orchestration.lib.dashboard.views.common import Context
+from orchestration.lib.serve.dashboard.blocks import card, unavailable
+from orchestration.lib.serve.dashboard.data import evidence_rows, num, reliability_rows
+from orchestration.lib.serve.dashboard.formatting import esc, fmt_n, fmt_number, pct
+from orchestration.lib.serve.dashboard.views.common import Context
 
 # measure -> (label, kind); kind: share (0-1, shown as %), ratio (0-1, 3 decimals), multiple, days, count
 MEASURES: dict[str, tuple[str, str]] = {

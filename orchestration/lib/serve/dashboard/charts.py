@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from orchestration.lib.dashboard.blocks import empty
-from orchestration.lib.dashboard.data import Point
-from orchestration.lib.dashboard.formatting import (
+from orchestration.lib.serve.dashboard.blocks import empty
+from orchestration.lib.serve.dashboard.data import Point
+from orchestration.lib.serve.dashboard.formatting import (
     METRICS,
     MetricInfo,
     ci_text,

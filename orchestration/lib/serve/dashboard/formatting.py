@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from orchestration.lib.dashboard.data import Point
+from orchestration.lib.serve.dashboard.data import Point
 
 NO_DATA = "no data yet"
 

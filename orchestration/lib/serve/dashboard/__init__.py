@@ -21,8 +21,8 @@ The package: `data` reads the serving copy, `formatting` holds units and number 
 per view and `page` assembles them into `template.html`.
 """
 
-from orchestration.lib.dashboard.formatting import NO_DATA
-from orchestration.lib.dashboard.page import DashboardResult, render_dashboard
-from orchestration.lib.dashboard.views import VIEWS
+from orchestration.lib.serve.dashboard.formatting import NO_DATA
+from orchestration.lib.serve.dashboard.page import DashboardResult, render_dashboard
+from orchestration.lib.serve.dashboard.views import VIEWS
 
 __all__ = ["NO_DATA", "VIEWS", "DashboardResult", "render_dashboard"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from orchestration.lib.dashboard.data import Serving, as_date
+from orchestration.lib.serve.dashboard.data import Serving, as_date
 
 AT_RISK_ROWS = 12
 TREND_DAYS = 365  # rolling-window charts show the last year

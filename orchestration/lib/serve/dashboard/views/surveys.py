@@ -9,10 +9,10 @@ of "no data", never an error.
 
 from __future__ import annotations
 
-from orchestration.lib.dashboard.blocks import card
-from orchestration.lib.dashboard.charts import axis_domain, segment_cell
-from orchestration.lib.dashboard.data import Point
-from orchestration.lib.dashboard.formatting import (
+from orchestration.lib.serve.dashboard.blocks import card
+from orchestration.lib.serve.dashboard.charts import axis_domain, segment_cell
+from orchestration.lib.serve.dashboard.data import Point
+from orchestration.lib.serve.dashboard.formatting import (
     METRICS,
     NO_DATA,
     SEGMENT_LABELS,
@@ -20,7 +20,7 @@ from orchestration.lib.dashboard.formatting import (
     esc,
     fmt_period,
 )
-from orchestration.lib.dashboard.views.common import Context
+from orchestration.lib.serve.dashboard.views.common import Context
 
 SURVEY_PANEL = [
     ("survey_response_rate_pct", "Response rate", "responses / invitations"),

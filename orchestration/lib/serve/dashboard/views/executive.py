@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from orchestration.lib.dashboard.blocks import card, tile
-from orchestration.lib.dashboard.charts import SERIES_COLORS, Series, diverging_columns, line_chart
-from orchestration.lib.dashboard.formatting import fmt_period
-from orchestration.lib.dashboard.views.common import MONTHS, Context
-from orchestration.lib.dashboard.views.program import headline_tiles
+from orchestration.lib.serve.dashboard.blocks import card, tile
+from orchestration.lib.serve.dashboard.charts import SERIES_COLORS, Series, diverging_columns, line_chart
+from orchestration.lib.serve.dashboard.formatting import fmt_period
+from orchestration.lib.serve.dashboard.views.common import MONTHS, Context
+from orchestration.lib.serve.dashboard.views.program import headline_tiles
 
 
 def view_executive(ctx: Context) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from orchestration.lib.dashboard.blocks import card, empty, table, tile
-from orchestration.lib.dashboard.charts import BAND_COLORS
-from orchestration.lib.dashboard.data import Point, num
-from orchestration.lib.dashboard.formatting import esc, fmt_number
-from orchestration.lib.dashboard.views.at_risk import at_risk_card_parts
-from orchestration.lib.dashboard.views.common import Context, account_names, latest_health
-from orchestration.lib.dashboard.views.evidence import evidence_section, expansion_card
+from orchestration.lib.serve.dashboard.blocks import card, empty, table, tile
+from orchestration.lib.serve.dashboard.charts import BAND_COLORS
+from orchestration.lib.serve.dashboard.data import Point, num
+from orchestration.lib.serve.dashboard.formatting import esc, fmt_number
+from orchestration.lib.serve.dashboard.views.at_risk import at_risk_card_parts
+from orchestration.lib.serve.dashboard.views.common import Context, account_names, latest_health
+from orchestration.lib.serve.dashboard.views.evidence import evidence_section, expansion_card
 
 
 def view_health(ctx: Context) -> str:

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from orchestration.lib.dashboard.blocks import empty, section
-from orchestration.lib.dashboard.data import Serving, as_date, load_settings
-from orchestration.lib.dashboard.formatting import NO_DATA, esc
-from orchestration.lib.dashboard.views import VIEW_BUILDERS, VIEWS, Context
-from orchestration.lib.publish import PUBLISH_LOG, connect_serving, serving_file
+from orchestration.lib.serve.dashboard.blocks import empty, section
+from orchestration.lib.serve.dashboard.data import Serving, as_date, load_settings
+from orchestration.lib.serve.dashboard.formatting import NO_DATA, esc
+from orchestration.lib.serve.dashboard.views import VIEW_BUILDERS, VIEWS, Context
+from orchestration.lib.serve.publish import PUBLISH_LOG, connect_serving, serving_file
 
 TEMPLATE = Path(__file__).with_name("template.html")
 DASHBOARD_DIR = "dashboard"
@@ -88,7 +88,7 @@ def render_dashboard(serving: Path | str, out_dir: Path | str | None = None, tit
         "Definitions: <code>docs/metrics.md</code>; every figure comes from the serving copy "
         f"<code>{esc(sfile.name)}</code> (tables <code>marts.metric_values</code>, <code>marts.account_health</code>, "
         "<code>marts.alerts</code>, ...). Lineage and checks: the Dagster UI. "
-        f"Generated {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by <code>orchestration/lib/dashboard/</code>."
+        f"Generated {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by <code>orchestration/lib/serve/dashboard/</code>."
     )
     page = string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         title=esc(title), asof=asof_text, nav=nav, body="\n".join(body), footer=footer

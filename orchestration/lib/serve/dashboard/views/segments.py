@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from orchestration.lib.dashboard.blocks import card, empty
-from orchestration.lib.dashboard.charts import axis_domain, segment_cell
-from orchestration.lib.dashboard.data import Point
-from orchestration.lib.dashboard.formatting import METRICS, SEGMENT_LABELS, MetricInfo, esc
-from orchestration.lib.dashboard.views.common import Context, account_names
+from orchestration.lib.serve.dashboard.blocks import card, empty
+from orchestration.lib.serve.dashboard.charts import axis_domain, segment_cell
+from orchestration.lib.serve.dashboard.data import Point
+from orchestration.lib.serve.dashboard.formatting import METRICS, SEGMENT_LABELS, MetricInfo, esc
+from orchestration.lib.serve.dashboard.views.common import Context, account_names
 
 SEGMENT_METRICS = [
     ("nps", "rolling", 90, "NPS", "rolling 90 d"),

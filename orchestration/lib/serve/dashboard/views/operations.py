@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from orchestration.lib.dashboard.blocks import card, tile
-from orchestration.lib.dashboard.charts import SERIES_COLORS, Series, bar_rows, line_chart, sparkline
-from orchestration.lib.dashboard.formatting import fmt_period
-from orchestration.lib.dashboard.views.common import MONTHS, Context
+from orchestration.lib.serve.dashboard.blocks import card, tile
+from orchestration.lib.serve.dashboard.charts import SERIES_COLORS, Series, bar_rows, line_chart, sparkline
+from orchestration.lib.serve.dashboard.formatting import fmt_period
+from orchestration.lib.serve.dashboard.views.common import MONTHS, Context
 
 
 def view_operations(ctx: Context) -> str:
