@@ -92,7 +92,7 @@ def step_generate(args, wd: Path, res: Results) -> None:
     log(f"generate: preset {args.preset} -> {landing}")
     m = run_measured(
         f"generate_{args.preset}",
-        [PY, "-m", "orchestration.lib.demo_extracts", "--preset", args.preset, "--seed", "42", "--out", str(landing)],
+        [PY, "-m", "orchestration.lib.demo", "--preset", args.preset, "--seed", "42", "--out", str(landing)],
         env=base_env(), cwd=ROOT, log_path=wd / "generate.log",
     )
     res.put(m)

@@ -26,7 +26,7 @@ def _landing_is_empty(landing) -> bool:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     out = Path(current().landing if args.out is None else args.out)
     truth = Path(args.truth) if args.truth else out.resolve().parent / "truth" / f"{out.name}.csv"
@@ -40,7 +40,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     paths = current()
     if _landing_is_empty(paths.landing):
-        from orchestration.lib.demo_extracts import generate
+        from orchestration.lib.demo import generate
 
         log(f"landing zone {paths.landing} is empty: writing demo extracts (preset {args.preset})")
         generate(paths.landing, preset=args.preset, seed=args.seed)

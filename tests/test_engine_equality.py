@@ -44,7 +44,7 @@ def require_spark() -> None:
 def engines(tmp_path_factory):
     """One DuckDB pipeline run and one Spark build of the same dbt project over its files."""
     require_spark()
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     root = tmp_path_factory.mktemp("engines")
     paths = Paths(landing=root / "landing", warehouse=root / "data" / "warehouse.duckdb", data=root / "data")

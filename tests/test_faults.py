@@ -135,7 +135,7 @@ def wait_until_dbt_writes(run: Run, warehouse: Path) -> float:
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     out = tmp_path_factory.mktemp("faults") / "landing"
     generate(out, preset="tiny", seed=7, end_date=date(2026, 10, 31), progress=None)

@@ -33,7 +33,7 @@ QUARANTINED_KINDS = {
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     root = tmp_path_factory.mktemp("e2e")
     landing, data = root / "landing", root / "data"

@@ -53,7 +53,7 @@ def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     root = tmp_path_factory.mktemp("edges")
     landing, data = root / "landing", root / "data"
@@ -84,7 +84,7 @@ def test_summary_names_stale_feeds_and_rejected_files(built):
 def test_a_second_warehouse_in_the_same_folder_is_refused(built):
     """Another landing zone's warehouse put beside the first (data dir by default its folder):
     refused at once, with what to do, and the first one's data dir is left as it was."""
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     data = built["data"]
     other_landing = built["root"] / "landing_other"
