@@ -16,14 +16,10 @@ from orchestration.defs.automation import (
     transform_job,
 )
 from orchestration.defs.ingest import ingest_assets, ingest_checks
+from orchestration.defs.models import model_assets
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.serve import build_serve_assets
 from orchestration.defs.transform.dbt import dbt_asset_defs, dbt_resource
-
-try:  # Python model assets (health weights, evidence, outbox) arrive with the health score
-    from orchestration.defs.models import model_assets
-except ImportError:  # pragma: no cover - only while that package is absent
-    model_assets = []
 
 serve_assets = build_serve_assets(dbt_asset_defs)  # the publish waits for every mart dbt builds
 

@@ -72,9 +72,6 @@ def write_health_weights(warehouse: Warehouse | Path, models_dir: Path, cfg: dic
     return result
 
 
-RISK_FILES = ("health_risk", "health_risk_drivers", "health_reliability", "health_model_heldout")
-
-
 def write_health_models(warehouse: Warehouse | Path, models_dir: Path, cfg: dict[str, Any] | None = None,
                         renewals: pd.DataFrame | None = None) -> churn_model.ModelRun:
     """Fit the churn and expansion models (orchestration/lib/models/churn_model.py) on

@@ -214,12 +214,6 @@ class Serving:
         )
         return [(str(r["segment_value"]), self._point(r)) for r in rows]
 
-    def metrics_present(self) -> set[str]:
-        if not self._mv_ok:
-            return set()
-        return {r["metric"] for r in self.rows("select distinct metric from marts.metric_values")}
-
-
 
 # --------------------------------------------------------------------------------------------
 # The program marts (metric_catalog, metric_reviews) and the churn model's marts
