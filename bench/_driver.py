@@ -18,18 +18,21 @@ def main(argv: list[str]) -> int:
     mode, dates = argv[0], argv[1:]
     t0 = time.monotonic()
     if mode == "full":
-        from orchestration.pipeline import run_pipeline
+        from orchestration.run.pipeline import run_pipeline
 
         ok = run_pipeline().success
     elif mode == "daily":
-        from orchestration.pipeline import run_pipeline
+        from orchestration.run.pipeline import run_pipeline
 
         ok = run_pipeline(extract_dates=dates).success
     elif mode == "transform":
         import dagster as dg
 
-        from orchestration.lib.paths import current
-        from orchestration.pipeline import dagster_home, export_env, log, prepare_dbt
+        from orchestration.lib.core.environment import export_env
+        from orchestration.lib.core.log import log
+        from orchestration.lib.core.paths import current
+        from orchestration.lib.transform.manifest import prepare_dbt
+        from orchestration.run.instance import dagster_home
 
         paths = current()
         export_env(paths)

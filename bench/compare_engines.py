@@ -7,7 +7,7 @@
 The Spark build goes to <data dir>/spark_compare (or --spark-dir): its own tables, metastore and
 dbt target, so the DuckDB run's are untouched. Prints one line per table and exits 1 when any
 differs. Needs Java and the Spark extra (`make setup WITH_SPARK=1`). How the tables are compared:
-orchestration/lib/engine_equality.py.
+orchestration/lib/transform/engine_equality.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from orchestration.lib import engine_equality  # noqa: E402
-from orchestration.lib.paths import Paths, current  # noqa: E402
+from orchestration.lib.core.paths import Paths, current  # noqa: E402
+from orchestration.lib.transform import engine_equality  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from orchestration.lib.contract import ENTITIES  # noqa: E402
+from orchestration.lib.core.contract import ENTITIES  # noqa: E402
 from orchestration.lib.ingest.discover import entity_extract_dates, file_format, partition_files  # noqa: E402
 
 

@@ -92,7 +92,7 @@ def step_generate(args, wd: Path, res: Results) -> None:
     log(f"generate: preset {args.preset} -> {landing}")
     m = run_measured(
         f"generate_{args.preset}",
-        [PY, "-m", "orchestration.lib.demo_extracts", "--preset", args.preset, "--seed", "42", "--out", str(landing)],
+        [PY, "-m", "orchestration.lib.demo", "--preset", args.preset, "--seed", "42", "--out", str(landing)],
         env=base_env(), cwd=ROOT, log_path=wd / "generate.log",
     )
     res.put(m)
@@ -159,7 +159,7 @@ def step_dbt(args, wd: Path, res: Results) -> None:
     dbt_dir.mkdir(parents=True)
     env = pipeline_env(wd / "landing", data)
     env["CHW_WAREHOUSE"] = str(dbt_dir / "warehouse.duckdb")  # fresh file; raw/audit/models from the pipeline
-    # dbt's target and logs go to <pipeline data>/dbt_target and dbt_logs (orchestration.lib.paths)
+    # dbt's target and logs go to <pipeline data>/dbt_target and dbt_logs (orchestration.lib.core.paths)
     log("dbt: python -m orchestration.cli dbt build (fresh warehouse, the pipeline's raw Parquet)")
     m = run_measured(
         "dbt_build", [PY, "-m", "orchestration.cli", "dbt", "build"],

@@ -205,8 +205,9 @@ def heldout_scores(warehouse: Path, truth: Path, ahead: int = 45, test_share: fl
     predicted, band, fold, truth_p, term) and per block what was fitted."""
     from threadpoolctl import threadpool_limits
 
-    from orchestration.lib import churn_model as cm
-    from orchestration.lib import health_model, settings
+    from orchestration.lib.core import settings
+    from orchestration.lib.models import churn_model as cm
+    from orchestration.lib.models import health_model
 
     health = settings.load()["health"]
     cfg = dict(health.get("model", {}))

@@ -13,16 +13,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from orchestration.lib.paths import DUCKDB, PROJECT_ROOT, current
-from orchestration.pipeline import (
-    dagster_home,
-    dbt_command,
-    export_env,
-    log,
-    prepare_dbt,
-    refuse_shared_data_dir,
-    run_pipeline,
-)
+from orchestration.lib.core.environment import export_env
+from orchestration.lib.core.log import log
+from orchestration.lib.core.paths import DUCKDB, PROJECT_ROOT, current
+from orchestration.lib.transform.manifest import dbt_command, prepare_dbt
+from orchestration.run.instance import dagster_home
+from orchestration.run.pipeline import refuse_shared_data_dir, run_pipeline
 
 
 def _landing_is_empty(landing) -> bool:
@@ -30,7 +26,7 @@ def _landing_is_empty(landing) -> bool:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     out = Path(current().landing if args.out is None else args.out)
     truth = Path(args.truth) if args.truth else out.resolve().parent / "truth" / f"{out.name}.csv"
@@ -44,7 +40,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     paths = current()
     if _landing_is_empty(paths.landing):
-        from orchestration.lib.demo_extracts import generate
+        from orchestration.lib.demo import generate
 
         log(f"landing zone {paths.landing} is empty: writing demo extracts (preset {args.preset})")
         generate(paths.landing, preset=args.preset, seed=args.seed)
@@ -113,7 +109,7 @@ def _print_failure(result, paths) -> None:
 def _print_where(paths, result) -> None:
     import duckdb
 
-    from orchestration.lib.warehouse import connect_read_only, location
+    from orchestration.lib.core.warehouse import connect_read_only, location
 
     spark = paths.engine != DUCKDB
     lines = [
@@ -156,7 +152,7 @@ def _print_where(paths, result) -> None:
         con.close()
     except duckdb.Error as exc:  # the warehouse may be absent after a failed run
         lines.append(f"  (could not read the warehouse: {exc})")
-    # Spark: no DuckDB warehouse file to open; the serving copy holds the marts (lib/publish.py)
+    # Spark: no DuckDB warehouse file to open; the serving copy holds the marts (lib/serve/publish.py)
     marts_file = paths.serving / "chw.duckdb" if spark else paths.warehouse
     lines += [
         "Open the Dagster UI over these runs:  make ui   (http://127.0.0.1:3000)",
@@ -171,9 +167,9 @@ SHOW_REJECTED = 20  # the summary names this many rejected files; audit.load_log
 
 def _rejected_and_stale(con) -> list[str]:
     """Summary lines naming each rejected file with its reason, and each stale feed with its lag
-    (orchestration/lib/feed_lag.py), from audit.load_log: whatever ingest rejects, with whatever
+    (orchestration/lib/ingest/feed_lag.py), from audit.load_log: whatever ingest rejects, with whatever
     reason it gives, shows here without this code knowing the reason."""
-    from orchestration.lib.feed_lag import stale_feeds
+    from orchestration.lib.ingest.feed_lag import stale_feeds
 
     lines = []
     rejected = con.execute(

@@ -16,14 +16,10 @@ from orchestration.defs.automation import (
     transform_job,
 )
 from orchestration.defs.ingest import ingest_assets, ingest_checks
+from orchestration.defs.models import model_assets
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.serve import build_serve_assets
 from orchestration.defs.transform.dbt import dbt_asset_defs, dbt_resource
-
-try:  # Python model assets (health weights, evidence, outbox) arrive with the health score
-    from orchestration.defs.models import model_assets
-except ImportError:  # pragma: no cover - only while that package is absent
-    model_assets = []
 
 serve_assets = build_serve_assets(dbt_asset_defs)  # the publish waits for every mart dbt builds
 
@@ -36,7 +32,7 @@ defs = dg.Definitions(
     resources={
         "dbt": dbt_resource,
         # read when a run starts; the entry points export every one of them, absolute and checked
-        # (orchestration.pipeline.export_env: make run, make ui, the tests)
+        # (orchestration.lib.core.environment.export_env: make run, make ui, the tests)
         "warehouse": Warehouse(
             engine=dg.EnvVar("CHW_ENGINE"),
             landing_dir=dg.EnvVar("CHW_LANDING_DIR"),

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib import contract
+from orchestration.lib.core import contract
+from orchestration.lib.core.paths import Paths
 from orchestration.lib.ingest import load_log_file, quarantine_file, raw_partition_file
-from orchestration.lib.paths import Paths
 
 
 def make_paths(tmp_path: Path) -> Paths:

@@ -1,4 +1,4 @@
-"""Unit tests of orchestration/lib/churn_model.py: the learned churn and expansion models."""
+"""Unit tests of orchestration/lib/models/churn_model.py: the learned churn and expansion models."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.lib import churn_model as cm
-from orchestration.lib import settings
+from orchestration.lib.core import settings
+from orchestration.lib.models import churn_model as cm
 
 
 def health_cfg(**model) -> dict:

@@ -1,4 +1,4 @@
-"""Unit tests of the churn model's candidate selection (orchestration/lib/churn_model.py:
+"""Unit tests of the churn model's candidate selection (orchestration/lib/models/churn_model.py:
 choose_candidate, select_candidate, fit_outcome_model): forward-in-time cross-validation, and the
 rule that keeps the linear model unless the tree beats it consistently."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.lib import churn_model as cm
 from orchestration.lib import settings
+from orchestration.lib.models import churn_model as cm
 
 pytestmark = pytest.mark.unit
 

@@ -1,6 +1,6 @@
 """The static dashboard: rendered from a published serving copy, checked in headless Chromium.
 
-A synthetic warehouse with the contract's mart columns is published (orchestration.lib.publish),
+A synthetic warehouse with the contract's mart columns is published (orchestration.lib.serve.publish),
 the dashboard is rendered from the serving copy, opened in Debian's Chromium, and its five views,
 figures, sample sizes and low-sample marks are read back from the rendered DOM. A screenshot is
 saved to tests/artifacts/dashboard.png for people to look at.
@@ -18,8 +18,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.lib.dashboard import NO_DATA, VIEWS, render_dashboard
-from orchestration.lib.publish import publish
+from orchestration.lib.serve.dashboard import NO_DATA, VIEWS, render_dashboard
+from orchestration.lib.serve.publish import publish
 from tests.browser import artifacts_dir, chromium_page
 
 AS_OF = date(2026, 10, 31)
@@ -435,8 +435,8 @@ def test_dashboard_in_headless_chromium(published):
 def test_line_chart_breaks_at_gaps_and_keeps_low_samples_off_the_line():
     """A missing stretch of days breaks the line; a low-sample value is a marked point, not a
     vertex of the line, and does not stretch the axis (it sits on the edge, marked off scale)."""
-    from orchestration.lib.dashboard.charts import Series, line_chart
-    from orchestration.lib.dashboard.data import Point
+    from orchestration.lib.serve.dashboard.charts import Series, line_chart
+    from orchestration.lib.serve.dashboard.data import Point
 
     start = date(2026, 6, 1)
     pts = [Point(start + timedelta(days=i), 30.0 + (i % 5), n=60) for i in range(40)]

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib.contract import ENTITIES, SNAPSHOT
+from orchestration.lib.core.contract import ENTITIES, SNAPSHOT
 
 try:
     from tests.fixtures.raw_builder import ensure_schemas, write_load_log, write_quarantine, write_raw

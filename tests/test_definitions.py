@@ -8,8 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.lib.paths import current
-from orchestration.pipeline import export_env, prepare_dbt
+from orchestration.lib.core.environment import export_env
+from orchestration.lib.core.paths import current
+from orchestration.lib.transform.manifest import prepare_dbt
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def defs(tmp_path_factory):
 
 
 def test_every_contract_entity_has_an_ingest_asset(defs):
-    from orchestration.lib.contract import ENTITIES
+    from orchestration.lib.core.contract import ENTITIES
 
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     for e in ENTITIES:
@@ -153,13 +154,13 @@ def test_a_moved_project_is_parsed_from_scratch(defs, tmp_path, monkeypatch):
     import json
     import shutil
 
-    from orchestration import pipeline
+    from orchestration.lib.transform import manifest
 
-    here = pipeline.manifest_fingerprint()
+    here = manifest.manifest_fingerprint()
     moved = tmp_path / "elsewhere" / "dbt_project"
-    shutil.copytree(pipeline.DBT_PROJECT_DIR, moved, ignore=shutil.ignore_patterns("target", "logs"))
-    monkeypatch.setattr(pipeline, "DBT_PROJECT_DIR", moved)
-    assert pipeline.manifest_fingerprint() != here
+    shutil.copytree(manifest.DBT_PROJECT_DIR, moved, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setattr(manifest, "DBT_PROJECT_DIR", moved)
+    assert manifest.manifest_fingerprint() != here
 
     paths = current()
     try:
@@ -174,13 +175,13 @@ def test_a_moved_project_is_parsed_from_scratch(defs, tmp_path, monkeypatch):
 
 def test_the_manifest_digest_follows_the_variables_the_project_reads(monkeypatch):
     """A variable the dbt project can read (CHW_*, DBT_*) changes the digest; others do not."""
-    from orchestration import pipeline
+    from orchestration.lib.transform import manifest
 
-    here = pipeline.manifest_fingerprint()
+    here = manifest.manifest_fingerprint()
     monkeypatch.setenv("SOME_OTHER_VARIABLE", "x")
-    assert pipeline.manifest_fingerprint() == here
+    assert manifest.manifest_fingerprint() == here
     monkeypatch.setenv("CHW_MODELS_DIR", "/elsewhere/models")
-    assert pipeline.manifest_fingerprint() != here
+    assert manifest.manifest_fingerprint() != here
 
 
 def test_dbt_errors_are_read_from_the_failed_step_one_line_per_node():
@@ -188,7 +189,7 @@ def test_dbt_errors_are_read_from_the_failed_step_one_line_per_node():
     come from the dbt errors dagster-dbt lists in the step's error. The progress lines go, each
     "Failure in" heading takes its reason; other errors give nothing. The text is an out-of-memory
     failure and a failed test as dagster-dbt 0.29 wrote them."""
-    from orchestration.pipeline import dbt_error_messages
+    from orchestration.run.failures import dbt_error_messages
 
     text = (
         "dagster_dbt.errors.DagsterDbtCliRuntimeError: The dbt CLI process with command\n\n`dbt build`\n\n"
@@ -266,7 +267,7 @@ def test_the_engine_is_the_dbt_target_and_spark_builds_in_full(defs):  # noqa: A
 def test_a_run_that_succeeds_without_materializing_an_asset_is_caught():
     """dagster-dbt's step succeeds when dbt's log lines about a model are lost, and the model's
     asset then has no materialization in a run Dagster calls a success (run_pipeline fails it)."""
-    from orchestration.pipeline import unmaterialized
+    from orchestration.run.pipeline import unmaterialized
 
     @dg.asset
     def built() -> None:

@@ -14,8 +14,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.lib import contract
-from orchestration.lib.demo_extracts import DEFECT_KINDS, QUARANTINED_KINDS, generate, main
+from orchestration.lib.core import contract
+from orchestration.lib.demo import DEFECT_KINDS, QUARANTINED_KINDS, generate, main
 
 END = dt.date(2026, 10, 31)
 TS_OF = {("survey", "responses"): "responded_at", ("helpdesk", "tickets"): "created_at",

@@ -4,7 +4,7 @@ One tiny generated landing zone goes through the DuckDB pipeline (`python -m orc
 run`, as `make run` does); then the same dbt project is built on Spark (dbt-spark, session method,
 one local Spark session) over that run's raw, audit and models Parquet, and every table of the
 schemas staging, intermediate, marts, audit and reference is compared: common types, doubles
-rounded to 9 places, `EXCEPT ALL` both ways (orchestration/lib/engine_equality.py). The
+rounded to 9 places, `EXCEPT ALL` both ways (orchestration/lib/transform/engine_equality.py). The
 per-table report is written to tests/artifacts/engine_equality.txt.
 
 Spark needs Java and the Spark extra (`make setup WITH_SPARK=1`): where either is absent the
@@ -22,8 +22,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from orchestration.lib import engine_equality
-from orchestration.lib.paths import Paths
+from orchestration.lib.core.paths import Paths
+from orchestration.lib.transform import engine_equality
 from tests.browser import artifacts_dir
 from tests.conftest import run_cli
 
@@ -44,7 +44,7 @@ def require_spark() -> None:
 def engines(tmp_path_factory):
     """One DuckDB pipeline run and one Spark build of the same dbt project over its files."""
     require_spark()
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     root = tmp_path_factory.mktemp("engines")
     paths = Paths(landing=root / "landing", warehouse=root / "data" / "warehouse.duckdb", data=root / "data")

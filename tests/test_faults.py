@@ -135,7 +135,7 @@ def wait_until_dbt_writes(run: Run, warehouse: Path) -> float:
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     out = tmp_path_factory.mktemp("faults") / "landing"
     generate(out, preset="tiny", seed=7, end_date=date(2026, 10, 31), progress=None)
@@ -313,8 +313,10 @@ def test_wal_cut_short_is_survived(queued, landing, tmp_path):
 INGEST_ONE_DAY = textwrap.dedent("""
     import json, sys
     import dagster as dg
-    from orchestration.lib.paths import current
-    from orchestration.pipeline import dagster_home, export_env, prepare_dbt
+    from orchestration.lib.core.paths import current
+    from orchestration.run.instance import dagster_home
+    from orchestration.lib.core.environment import export_env
+    from orchestration.lib.transform.manifest import prepare_dbt
     from orchestration.lib.ingest.discover import discover_extract_dates
 
     paths = current()

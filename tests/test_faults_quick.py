@@ -21,7 +21,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.lib.publish import NOTE_FILE, connect_serving, publish
+from orchestration.lib.serve.publish import NOTE_FILE, connect_serving, publish
 from tests.test_publish import make_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ import pytest
 
 from orchestration.defs.models.health import write_health_weights
 from orchestration.defs.models.outbox import emit_new_alerts
-from orchestration.lib import settings
+from orchestration.lib.core import settings
 from tests.fixtures.raw_builder import ensure_schemas, write_raw
 from tests.reference_backtest import back_test
 

@@ -1,4 +1,4 @@
-"""Unit tests of orchestration/lib/health_model.py: the weight fit and the score's back-test."""
+"""Unit tests of orchestration/lib/models/health_model.py: the weight fit and the score's back-test."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.lib import health_model as hm
+from orchestration.lib.models import health_model as hm
 from tests.reference_backtest import EVIDENCE_COLUMNS, back_test
 
 DEFAULTS = {"usage": 0.25, "adoption": 0.15, "onboarding": 0.10, "sentiment": 0.20, "support": 0.15, "engagement": 0.15}

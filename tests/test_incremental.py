@@ -140,7 +140,7 @@ def withdraw_within_lookback(landing: Path, dates: list[str]) -> None:
 
 
 def test_incremental_runs_equal_a_full_build(tmp_path):
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     everything = tmp_path / "landing_all"
     generate(everything, preset="tiny", seed=7)

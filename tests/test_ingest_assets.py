@@ -10,7 +10,7 @@ import pytest
 
 from orchestration.defs.ingest import ingest_assets, ingest_checks
 from orchestration.defs.partitions import extract_date_partitions
-from orchestration.lib.paths import current
+from orchestration.lib.core.paths import current
 from tests.ingest_helpers import land, load_log, make_paths, quarantine, raw, tree_digest
 
 D1, D2 = "2024-05-01", "2024-05-03"

@@ -1,4 +1,4 @@
-"""The ingest child process (orchestration/ingest_process.py): it dies with the pipeline process,
+"""The ingest child process (orchestration/run/ingest_process.py): it dies with the pipeline process,
 and a child that ends without a result is reported, not waited on or taken for success."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-from orchestration import ingest_process
+from orchestration.run import ingest_process
 
 # A parent that starts a child which only calls die_with_parent and sleeps, prints the child's
 # pid, then waits to be killed.
 PARENT = """
 import multiprocessing, sys, time
-from orchestration.lib.parent_death import die_with_parent
+from orchestration.run.parent_death import die_with_parent
 
 def child(parent_pid):
     die_with_parent(parent_pid)

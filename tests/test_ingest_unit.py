@@ -8,7 +8,7 @@ import json
 import duckdb
 import pytest
 
-from orchestration.lib import contract
+from orchestration.lib.core import contract
 from orchestration.lib.ingest import (
     discover_extract_dates,
     ingest_partition,

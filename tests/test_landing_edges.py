@@ -15,10 +15,10 @@ import pytest
 
 from orchestration.defs.ingest import ingest_assets
 from orchestration.defs.partitions import extract_date_partitions
-from orchestration.lib import contract
+from orchestration.lib.core import contract
+from orchestration.lib.core.paths import current
 from orchestration.lib.ingest import ingest_partition, unplaced
 from orchestration.lib.ingest.discover import NO_EXTRACT_DATE, RUN_DATE_ENV, discover_extract_dates
-from orchestration.lib.paths import current
 from tests.ingest_helpers import land, load_log, make_paths, quarantine, raw, tree_digest
 
 D = "2026-10-20"

@@ -30,7 +30,7 @@ FUTURE = "2099-12-31"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, Path, str]:
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     tmp = tmp_path_factory.mktemp("landing_edges")
     landing, data = tmp / "landing", tmp / "data"

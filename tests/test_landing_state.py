@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from orchestration.lib import contract
+from orchestration.lib.core import contract
 from orchestration.lib.ingest import ingest_partition, landing_state, raw_partition_file
 from orchestration.lib.ingest.landing_state import changed_extract_dates, dates_to_ingest
 from tests.ingest_helpers import land, make_paths

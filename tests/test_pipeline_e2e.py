@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib import settings
+from orchestration.lib.core import settings
 from tests.conftest import run_cli, table_fingerprints
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ QUARANTINED_KINDS = {
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     root = tmp_path_factory.mktemp("e2e")
     landing, data = root / "landing", root / "data"
@@ -62,11 +62,11 @@ def test_run_ends_by_saying_where_things_are(pipeline):
 
 def test_ingest_ran_in_a_child_process_and_transform_in_the_pipeline_process(pipeline):
     """Ingest's libraries keep their memory until their process ends: it runs in a child, so the
-    pipeline process beside dbt is small (orchestration/ingest_process.py). Both runs carry the
+    pipeline process beside dbt is small (orchestration/run/ingest_process.py). Both runs carry the
     pipeline process's owner tags; Dagster records which process wrote each event."""
     import dagster as dg
 
-    from orchestration.pipeline import OWNER_TAG_PID
+    from orchestration.run.pipeline import OWNER_TAG_PID
 
     with dg.DagsterInstance.from_config(str(pipeline["data"] / "dagster_home")) as instance:
         writers = {}

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.lib.publish import PublishError, connect_serving, publish, serving_file
+from orchestration.lib.serve.publish import PublishError, connect_serving, publish, serving_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ def make_warehouse(path: Path, version: int, accounts: int = 50) -> Path:
 def read_in_subprocess(serving: Path, sql: str) -> list:
     """A new reader in another process, as a BI tool would be."""
     code = (
-        "import json, sys; from orchestration.lib.publish import connect_serving; "
+        "import json, sys; from orchestration.lib.serve.publish import connect_serving; "
         f"con = connect_serving({str(serving)!r}); print(json.dumps(con.execute({sql!r}).fetchall(), default=str))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
@@ -152,7 +152,7 @@ def test_publish_does_not_wait_for_readers(tmp_path):
     serving = tmp_path / "serving"
     publish(wh, serving)
     code = (
-        "import sys, time; from orchestration.lib.publish import connect_serving; "
+        "import sys, time; from orchestration.lib.serve.publish import connect_serving; "
         f"con = connect_serving({str(serving)!r}); con.execute('select count(*) from marts.metric_values').fetchone(); "
         "print('open', flush=True); time.sleep(60)"
     )
@@ -321,7 +321,7 @@ def test_serving_copy_holds_no_personal_data(tmp_path):
 
 POOLED_READER = """
 import json, sys, duckdb
-from orchestration.lib.publish import connect_serving
+from orchestration.lib.serve.publish import connect_serving
 path = sys.argv[1]
 held = duckdb.connect(path, read_only=True)  # a pooled connection (duckdb-engine, a BI server)
 out = {"held_before": held.execute("select count(*) from marts.metric_values").fetchone()[0]}

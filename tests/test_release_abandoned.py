@@ -1,4 +1,4 @@
-"""Which "in progress" runs a new pipeline run releases (orchestration.pipeline.release_abandoned_runs).
+"""Which "in progress" runs a new pipeline run releases (orchestration.run.pipeline.release_abandoned_runs).
 
 A real (temporary, SQLite) Dagster instance with the project's pool configuration: runs recorded
 as started, one of them holding the `warehouse` pool slot, as a SIGKILLed pipeline leaves them.
@@ -14,8 +14,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.lib.paths import Paths
-from orchestration.pipeline import owner_tags, release_abandoned_runs, write_instance_config
+from orchestration.lib.core.paths import Paths
+from orchestration.run.instance import write_instance_config
+from orchestration.run.pipeline import owner_tags, release_abandoned_runs
 
 
 @pytest.fixture

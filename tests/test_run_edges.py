@@ -53,7 +53,7 @@ def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     root = tmp_path_factory.mktemp("edges")
     landing, data = root / "landing", root / "data"
@@ -84,7 +84,7 @@ def test_summary_names_stale_feeds_and_rejected_files(built):
 def test_a_second_warehouse_in_the_same_folder_is_refused(built):
     """Another landing zone's warehouse put beside the first (data dir by default its folder):
     refused at once, with what to do, and the first one's data dir is left as it was."""
-    from orchestration.lib.demo_extracts import generate
+    from orchestration.lib.demo import generate
 
     data = built["data"]
     other_landing = built["root"] / "landing_other"
@@ -174,8 +174,10 @@ def test_old_resent_and_rejected_extracts_rebuild_what_they_reach(built, resent)
 
 SENSOR_THEN_TRANSFORM = textwrap.dedent("""
     import dagster as dg
-    from orchestration.lib.paths import current
-    from orchestration.pipeline import dagster_home, export_env, prepare_dbt
+    from orchestration.lib.core.paths import current
+    from orchestration.run.instance import dagster_home
+    from orchestration.lib.core.environment import export_env
+    from orchestration.lib.transform.manifest import prepare_dbt
 
     paths = current()
     export_env(paths)
@@ -245,7 +247,7 @@ def test_truncated_warehouse_says_delete_it_and_the_rebuild_is_identical(built, 
 
 
 def test_full_refresh_needed_only_for_changes_at_or_before_the_cutoff():
-    from orchestration.lib.transform_state import full_refresh_needed
+    from orchestration.lib.transform.transform_state import full_refresh_needed
 
     before = {"survey__responses": {"2026-10-14": "a", "2026-10-30": "b", "2026-10-31": "c"},
               "crm__tasks": {"2026-10-20": "d"}}
@@ -263,7 +265,8 @@ def test_full_refresh_needed_only_for_changes_at_or_before_the_cutoff():
 
 
 def test_stale_feeds_by_kind_and_per_entity_limit(monkeypatch):
-    from orchestration.lib import feed_lag, settings
+    from orchestration.lib.core import settings
+    from orchestration.lib.ingest import feed_lag
 
     newest = {("crm", "tasks"): "2026-10-21", ("crm", "accounts"): "2026-10-26", ("product", "events"): "2026-10-31",
               ("helpdesk", "calls"): "2026-10-29"}
@@ -278,7 +281,7 @@ def test_warehouse_damage_is_recognised_whether_or_not_the_file_opens(tmp_path):
     """Cut inside its catalog, the file does not open; cut after it, it opens and the first model
     reading past the cut fails: both are named damage, a lock held by another process is not."""
     from orchestration.cli import _warehouse_damage
-    from orchestration.lib.paths import Paths
+    from orchestration.lib.core.paths import Paths
 
     paths = Paths(landing=tmp_path / "landing", warehouse=tmp_path / "warehouse.duckdb", data=tmp_path)
     with duckdb.connect(str(paths.warehouse)) as con:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from orchestration.lib import contract
+from orchestration.lib.core import contract
 from orchestration.lib.ingest import ingest_partition, ingest_partitions
 from orchestration.lib.ingest.sql import connect
-from orchestration.lib.survey_expectations import (
+from orchestration.lib.ingest.survey_expectations import (
     batch_validator_for,
     first_declarations,
     revalidate_raw_responses,

@@ -76,8 +76,8 @@ def test_a_failed_run_names_the_broken_rules(tmp_path: Path):
     """The CLI's "What failed" line for a failed table_checks test: dbt's message says how many
     rows the test returned; the pipeline adds which rules, from the test's compiled SQL (the newest
     in the data dir's dbt target) run on the warehouse."""
-    from orchestration.lib.paths import Paths
-    from orchestration.pipeline import with_broken_rules
+    from orchestration.lib.core.paths import Paths
+    from orchestration.run.failures import with_broken_rules
 
     _scratch_warehouse(tmp_path)
     sql = compile_inline(tmp_path, _call(not_null="['account_id']", unique="['ticket_id']", not_empty="true"))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.pipeline import write_instance_config
+from orchestration.run.instance import write_instance_config
 from tests.browser import artifacts_dir, chromium_page, free_port, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.defs.resources import Warehouse
-from orchestration.lib import paths as paths_module
-from orchestration.lib.paths import Paths, current, data_dir_conflict
-from orchestration.lib.publish import connect_serving, publish
-from orchestration.lib.warehouse import POOL, spark_tables
+from orchestration.lib.core import paths as paths_module
+from orchestration.lib.core.paths import Paths, current, data_dir_conflict
+from orchestration.lib.core.warehouse import POOL, spark_tables
+from orchestration.lib.serve.publish import connect_serving, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -211,7 +211,7 @@ def test_no_definitions_module_opens_duckdb_or_changes_the_environment_at_import
 
 
 def test_the_pool_is_named_once():
-    """Every step that touches the warehouse claims the pool by the one name (lib/warehouse.py)."""
+    """Every step that touches the warehouse claims the pool by the one name (lib/core/warehouse.py)."""
     assert POOL == "warehouse"
     pools = []
     for path in (ROOT / "orchestration").rglob("*.py"):

@@ -20,8 +20,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from orchestration.lib import health_model, settings
+from orchestration.lib.core import settings
 from orchestration.lib.demo import generate
+from orchestration.lib.models import health_model
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.e2e

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from orchestration.defs.partitions import extract_date_partitions
+from orchestration.lib.core.paths import current
 from orchestration.lib.ingest.discover import discover_extract_dates
 from orchestration.lib.ingest.landing_state import dates_to_ingest, landing_digest
-from orchestration.lib.paths import current
 
 INGEST = dg.AssetSelection.groups("raw")
 IN_FLIGHT = [

@@ -8,15 +8,15 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from orchestration.lib import warehouse as wh
-from orchestration.lib.paths import SPARK, Paths, check_engine, current
+from orchestration.lib.core import warehouse as wh
+from orchestration.lib.core.paths import SPARK, Paths, check_engine, current
 
 
 class Warehouse(dg.ConfigurableResource):
     """The warehouse and the paths around it, for assets: they take it as a parameter
     (`warehouse: Warehouse`) instead of reading the environment or opening DuckDB themselves.
     `connect()` gives a read-only DuckDB connection to the warehouse's tables on either engine
-    (orchestration/lib/warehouse.py). definitions.py sets every field from the environment with
+    (orchestration/lib/core/warehouse.py). definitions.py sets every field from the environment with
     dg.EnvVar; an empty field falls back to `paths.current()`, as the CLI resolves it."""
 
     engine: str = ""  # CHW_ENGINE: duckdb | spark
@@ -49,7 +49,7 @@ class Warehouse(dg.ConfigurableResource):
         return wh.exists(self.paths())
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A read-only DuckDB connection to the warehouse's tables (orchestration/lib/warehouse.py:
+        """A read-only DuckDB connection to the warehouse's tables (orchestration/lib/core/warehouse.py:
         the DuckDB file, or Spark's Parquet tables as views); the caller closes it."""
         return wh.connect_read_only(self.paths())
 

@@ -38,11 +38,13 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 
 from orchestration.defs.partitions import extract_date_partitions
-from orchestration.lib import feed_lag, settings
-from orchestration.lib.contract import ENTITIES, Entity
+from orchestration.lib.core import settings
+from orchestration.lib.core.contract import ENTITIES, Entity
+from orchestration.lib.core.paths import current
 from orchestration.lib.ingest import (
     PartitionResult,
     ensure_schemas,
+    feed_lag,
     ingest_partition,
     ingest_partitions,
     landing_state,
@@ -50,7 +52,6 @@ from orchestration.lib.ingest import (
 )
 from orchestration.lib.ingest.discover import Unplaced, newest_extract_date
 from orchestration.lib.ingest.sql import Sessions
-from orchestration.lib.paths import current
 
 OWNERS = ["team:data-engineering"]
 KINDS = {"python", "parquet"}
@@ -296,7 +297,7 @@ def _ingest_one(sessions: Sessions, paths, ent: Entity, d: str, progress: _Progr
 def ingest_dates(context: dg.AssetExecutionContext, ent: Entity, dates: list[str]) -> list[PartitionResult]:
     """Ingest the extract dates of one entity: survey entities in date order with one GX
     validation over all the dates, the others on INGEST_THREADS threads."""
-    from orchestration.lib.survey_expectations import batch_validator_for
+    from orchestration.lib.ingest.survey_expectations import batch_validator_for
 
     paths = current()
     progress = _Progress(context, ent, len(dates))

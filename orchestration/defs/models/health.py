@@ -15,8 +15,9 @@ import dagster as dg
 import pandas as pd
 
 from orchestration.defs.resources import Warehouse, as_warehouse
-from orchestration.lib import churn_model, health_model, settings
-from orchestration.lib.warehouse import POOL
+from orchestration.lib.core import settings
+from orchestration.lib.core.warehouse import POOL
+from orchestration.lib.models import churn_model, health_model
 
 
 def _read(warehouse: Warehouse, sql: str) -> pd.DataFrame:
@@ -73,12 +74,9 @@ def write_health_weights(warehouse: Warehouse | Path, models_dir: Path, cfg: dic
     return result
 
 
-RISK_FILES = ("health_risk", "health_risk_drivers", "health_reliability", "health_model_heldout")
-
-
 def write_health_models(warehouse: Warehouse | Path, models_dir: Path, cfg: dict[str, Any] | None = None,
                         renewals: pd.DataFrame | None = None) -> churn_model.ModelRun:
-    """Fit the churn and expansion models (orchestration/lib/churn_model.py) on
+    """Fit the churn and expansion models (orchestration/lib/models/churn_model.py) on
     intermediate.int_health__model_inputs, score every account-day and write health_risk.parquet
     (probabilities, bands), health_risk_drivers.parquet (top 3 drivers of the recent days),
     health_reliability.parquet (held-out deciles) and health_model_heldout.parquet (held-out

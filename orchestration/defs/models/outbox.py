@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 
 from orchestration.defs.resources import Warehouse, as_warehouse
-from orchestration.lib.warehouse import POOL
+from orchestration.lib.core.warehouse import POOL
 
 LEDGER = "alerts_emitted.txt"
 OUTBOX = "alerts.jsonl"

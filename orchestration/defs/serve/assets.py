@@ -1,9 +1,9 @@
 """Serving for BI: the published DuckDB copy (+ Parquet) and the static dashboard.
 
 `serve/marts_duckdb` copies the marts and audit schemas of the warehouse into a new file and swaps
-it in atomically (orchestration/lib/publish.py), so BI tools read a complete copy that a running
+it in atomically (orchestration/lib/serve/publish.py), so BI tools read a complete copy that a running
 pipeline never locks. `serve/dashboard` renders serving/dashboard/index.html from that copy
-(orchestration/lib/dashboard/). Both run at the end of every transform run (transform_job
+(orchestration/lib/serve/dashboard/). Both run at the end of every transform run (transform_job
 selects everything downstream of ingestion); a failed dbt build skips them, so the previous copy
 and dashboard stay in place.
 """
@@ -13,9 +13,9 @@ from collections.abc import Iterable
 import dagster as dg
 
 from orchestration.defs.resources import Warehouse
-from orchestration.lib.dashboard import render_dashboard
-from orchestration.lib.publish import DEFAULT_SCHEMAS, publish
-from orchestration.lib.warehouse import POOL
+from orchestration.lib.core.warehouse import POOL
+from orchestration.lib.serve.dashboard import render_dashboard
+from orchestration.lib.serve.publish import DEFAULT_SCHEMAS, publish
 
 OWNERS = ["team:data-engineering"]
 DASHBOARD_OWNERS = ["team:data-engineering", "team:customer-success-ops"]

@@ -9,8 +9,8 @@ everything that does not read a Python model's output, `dbt_scored` builds what 
 dbt -> Python models -> dbt in one run. Both claim the warehouse pool: DuckDB has one writer.
 
 Nothing here changes the environment or reads it to decide what exists: the entry points export
-the paths dbt reads (orchestration.pipeline.export_env: `make run`, `make ui`, the tests), the
-engine reaches dbt as its target through the resource (`target`, set from CHW_ENGINE at run
+the paths dbt reads (orchestration.lib.core.environment.export_env: `make run`, `make ui`, the tests),
+the engine reaches dbt as its target through the resource (`target`, set from CHW_ENGINE at run
 time), and both assets exist whatever the manifest holds.
 """
 
@@ -33,10 +33,13 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.resources import Warehouse
-from orchestration.lib import settings, transform_state
-from orchestration.lib.broken_rules import broken_rules, describe
-from orchestration.lib.paths import DBT_PROJECT_DIR, current, dbt_executable
-from orchestration.lib.warehouse import POOL
+from orchestration.lib.core import settings
+from orchestration.lib.core.log import log
+from orchestration.lib.core.paths import DBT_PROJECT_DIR, current, dbt_executable
+from orchestration.lib.core.warehouse import POOL
+from orchestration.lib.transform import transform_state
+from orchestration.lib.transform.broken_rules import broken_rules, describe
+from orchestration.lib.transform.manifest import prepare_dbt
 
 
 class ProjectDbtPreparer(DagsterDbtProjectPreparer):
@@ -44,11 +47,9 @@ class ProjectDbtPreparer(DagsterDbtProjectPreparer):
     dagster-dbt's own preparer runs the `dbt` it finds on PATH, which a shell without the
     virtualenv activated does not have ("The dbt executable 'dbt' was not found"). This one runs
     the pipeline's preparation: this environment's dbt, and no parse at all when the project is
-    unchanged since the last one (orchestration.pipeline.prepare_dbt)."""
+    unchanged since the last one (orchestration.lib.transform.manifest.prepare_dbt)."""
 
     def prepare(self, project: DbtProject) -> None:
-        from orchestration.pipeline import prepare_dbt  # the pipeline imports these definitions
-
         prepare_dbt(current())
 
 
@@ -161,10 +162,8 @@ def incremental_models_reached(entities: list[str], selected: set[dg.AssetKey]) 
 def _build_args(context: dg.AssetExecutionContext, name: str, config: DbtBuildConfig, now: transform_state.Ingested,
                 warehouse: Warehouse) -> list[str]:
     """BUILD_ARGS, with --full-refresh when asked for or when an extract changed further back
-    than the incremental models read again (orchestration/lib/transform_state.py); says so in one
+    than the incremental models read again (orchestration/lib/transform/transform_state.py); says so in one
     line (the run's output and the Dagster log). On Spark always --full-refresh (below)."""
-    from orchestration.pipeline import log  # noqa: PLC0415 (the pipeline's output line format)
-
     if warehouse.is_spark:
         # Spark tables are plain Parquet (no Delta): no merge, delete or update, which the
         # incremental models' strategies need. On Spark every build rebuilds them in full; this
@@ -220,7 +219,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, name: str, co
 def check_with_broken_rules(check: dg.AssetCheckResult, invocation: DbtCliInvocation,
                             warehouse: Warehouse) -> dg.AssetCheckResult:
     """A failed table_checks / table_warnings check with metadata `broken_rules` (rule, subject,
-    failing rows: orchestration.lib.broken_rules) and a description naming them, so the UI says
+    failing rows: orchestration.lib.transform.broken_rules) and a description naming them, so the UI says
     which rules broke, not only how many rows the test returned. Other checks, or a test whose
     SQL or warehouse cannot be read, as dbt reported them."""
     unique_id = check.metadata.get("unique_id")
@@ -277,7 +276,7 @@ dbt_asset_defs: list[dg.AssetsDefinition] = [dbt_warehouse, dbt_scored]
 
 
 # The dbt of this environment by its path, not by PATH: `make ui` and a scheduler's plain shell
-# do not activate the virtualenv (orchestration/lib/paths.py). The engine is the dbt target:
+# do not activate the virtualenv (orchestration/lib/core/paths.py). The engine is the dbt target:
 # profiles.yml names its outputs after the engines (duckdb, spark), and CHW_ENGINE, always
 # exported by the entry points (export_env), is read when a run starts.
 dbt_resource = DbtCliResource(

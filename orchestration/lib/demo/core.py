@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import contract
+from ..core import contract
 from . import config as cf
 from .events import Events
 from .signals import Signals

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import contract
+from ..core import contract
 from . import config as cf
 
 # kinds of defects; the first group is not an error (nothing is quarantined for them)

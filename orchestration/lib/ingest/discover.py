@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.lib.contract import ENTITIES, Entity
+from orchestration.lib.core.contract import ENTITIES, Entity
 
 #: file name ending (lower-case) -> reader format; longest endings first, so `.csv.gz` wins over `.gz`
 FORMATS: dict[str, str] = {

@@ -22,18 +22,19 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from orchestration.lib.contract import ENTITIES, Entity
+from orchestration.lib.core.contract import ENTITIES, Entity
+from orchestration.lib.core.paths import Paths
 from orchestration.lib.ingest.discover import is_extract_date, is_nested, partition_files
-from orchestration.lib.paths import Paths
 
 _PACKAGE = Path(__file__).resolve().parent
 #: the code whose change can change what ingestion writes: a new version re-ingests everything.
 #: This module is left out: it only decides *what* to ingest (its last change, the sensor's run
-#: key, would otherwise have re-ingested a year of M extracts, 22 min, for no change in output).
+#: key, would otherwise have re-ingested a year of M extracts, 22 min, for no change in output);
+#: so is feed_lag.py, which only reports which feeds stopped arriving.
+_NOT_INGEST_CODE = {Path(__file__).name, "feed_lag.py"}
 _INGEST_CODE = (
-    *sorted(p for p in _PACKAGE.glob("*.py") if p.name != Path(__file__).name),
-    _PACKAGE.parent / "contract.py",
-    _PACKAGE.parent / "survey_expectations.py",
+    *sorted(p for p in _PACKAGE.glob("*.py") if p.name not in _NOT_INGEST_CODE),
+    _PACKAGE.parent / "core" / "contract.py",
 )
 
 

@@ -31,7 +31,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.lib.contract import Entity
+from orchestration.lib.core.contract import Entity
+from orchestration.lib.core.paths import Paths
 from orchestration.lib.ingest import landing_state, write
 from orchestration.lib.ingest.discover import is_nested, partition_files
 from orchestration.lib.ingest.read import FileRead, read_file
@@ -43,7 +44,6 @@ from orchestration.lib.ingest.validate import (
     extra_names,
     match_columns,
 )
-from orchestration.lib.paths import Paths
 
 #: A row validator gets the typed good rows of a partition (contract columns, extras,
 #: `_file_idx`, `_row_number`) and returns failures: a DataFrame with columns

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.lib import contract
+from orchestration.lib.core import contract
 from orchestration.lib.ingest.discover import SUPPORTED, file_format, type_of
 from orchestration.lib.ingest.sql import LINE, ROW, columns_of, ident, lit
 

@@ -19,11 +19,11 @@ import json
 import os
 from pathlib import Path
 
+from orchestration.lib.core.paths import Paths
 from orchestration.lib.ingest import write
 from orchestration.lib.ingest.discover import Unplaced, file_format, unplaced_files
 from orchestration.lib.ingest.landing_state import ingest_code_digest
 from orchestration.lib.ingest.sql import connect, lit
-from orchestration.lib.paths import Paths
 
 
 def log_file(paths: Paths) -> Path:

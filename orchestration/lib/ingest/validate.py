@@ -8,8 +8,8 @@ The events feed is tens of millions of rows a month, so nothing here loops over 
 
 from __future__ import annotations
 
-from orchestration.lib import contract
-from orchestration.lib.contract import Column, Entity
+from orchestration.lib.core import contract
+from orchestration.lib.core.contract import Column, Entity
 from orchestration.lib.ingest.sql import ident, lit
 
 #: ISO-8601 date or date-time, optional fraction, optional offset (Z, +hh, +hhmm, +hh:mm).

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib import contract
-from orchestration.lib.contract import Entity
+from orchestration.lib.core import contract
+from orchestration.lib.core.contract import Entity
+from orchestration.lib.core.paths import Paths
 from orchestration.lib.ingest.sql import ident, lit
-from orchestration.lib.paths import Paths
 
 LOAD_LOG_COLUMNS: dict[str, str] = {
     "source": "VARCHAR",

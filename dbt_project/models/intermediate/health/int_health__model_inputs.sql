@@ -1,6 +1,6 @@
 {#-
     One row per account per score date: what the churn and expansion models read
-    (orchestration/lib/churn_model.py, asset models/health_weights): the components and their
+    (orchestration/lib/models/churn_model.py, asset models/health_weights): the components and their
     raw inputs (int_health__components), the account's tier that day and its next renewal as
     known that day (the earliest end_date of the subscriptions known and covering it, as
     account_health) with its contract term in days (the longest subscription ending that day:
