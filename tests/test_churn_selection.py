@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.lib import settings
+from orchestration.lib.core import settings
 from orchestration.lib.models import churn_model as cm
 
 pytestmark = pytest.mark.unit
