@@ -263,12 +263,12 @@ UPSTREAM = ["+int_health__components", "+int_health__renewals", "+int_health__ac
             "+int_health__blocked_extract_dates"]
 SCORED = ["int_health__scores", "int_health__score_changes", "account_health", "health_weights", "health_score_evidence",
           "int_alerts__expansion_opportunities", "int_alerts__signals", "alerts", "alert_explanations",
-          "account_risk_drivers", "health_score_reliability", "int_metric_values__health",
-          "int_metric_values__closed_loop"]
+          "account_risk_drivers", "health_score_reliability", "int_health__metric_values",
+          "int_alerts__closed_loop_metric_values"]
 
 # metric thresholds (nps_below_20, csat_below_70) read the rolling values of the metric families
-UPSTREAM += ["+int_metric_values__surveys", "+int_metric_values__reviews", "+int_metric_values__service",
-             "+int_metric_values__usage", "+int_metric_values__onboarding"]
+UPSTREAM += ["+int_survey__metric_values", "+int_reviews__metric_values", "+int_service__metric_values",
+             "+int_usage__metric_values", "+int_onboarding__metric_values"]
 SCORED.insert(SCORED.index("int_alerts__signals"), "int_alerts__threshold_breaches")
 
 
@@ -470,13 +470,13 @@ def test_scores_are_as_of_later_extracts_change_no_past_day(runs):
 def test_closed_loop_and_health_metrics(runs):
     data = runs["data1"]
     rows = dict(query(data, """select metric || ':' || grain || ':' || cast(period_start as varchar), value
-                               from intermediate.int_metric_values__closed_loop where segment_type = 'all'"""))
+                               from intermediate.int_alerts__closed_loop_metric_values where segment_type = 'all'"""))
     assert rows["detractor_followup_48h_pct:month:2025-03-01"] == pytest.approx(100.0)
     assert rows["detractor_recovery_pct:month:2025-03-01"] == pytest.approx(100.0)
     assert rows["signal_to_response_median_hours:month:2025-03-01"] == pytest.approx((23 + 72) / 2)
-    grains = {r[0] for r in query(data, "select distinct grain from intermediate.int_metric_values__health")}
+    grains = {r[0] for r in query(data, "select distinct grain from intermediate.int_health__metric_values")}
     assert grains == {"day", "week", "month"}
-    segs = {r[0] for r in query(data, "select distinct segment_type from intermediate.int_metric_values__health")}
+    segs = {r[0] for r in query(data, "select distinct segment_type from intermediate.int_health__metric_values")}
     assert segs == {"all", "tier", "csm_owner"}
 
 

@@ -45,8 +45,8 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
-MODEL = "int_metric_values__usage"
-SERVICE = "int_metric_values__service"
+MODEL = "int_usage__metric_values"
+SERVICE = "int_service__metric_values"
 ADOPTION = "int_usage__account_adoption_daily"
 HEALTH_USAGE = "int_health__usage_daily"
 ENGAGEMENT = "int_health__engagement_daily"
@@ -101,7 +101,7 @@ def dbt_run(data: Path, warehouse: Path, *extra: str) -> str:
 def rows(warehouse: Path, model: str = MODEL) -> list[tuple]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        columns = COLUMNS if model.startswith("int_metric_values") else "*"
+        columns = COLUMNS if model.endswith("__metric_values") else "*"
         schema = "marts" if model == RESPONSES else "intermediate"
         return sorted(con.execute(f"select {columns} from {schema}.{model}").fetchall(), key=repr)
     finally:

@@ -223,7 +223,7 @@
             before from_day for a week, month or quarter (a running period ends at the calendar's
             last day, and from_day is the day after it when nothing changed). Reading from the
             coarsest period's start minus reach_days instead read up to a quarter more at every
-            daily run (int_metric_values__usage at preset M) -#}
+            daily run (int_usage__metric_values at preset M) -#}
         {%- set last_day = inc['from_day'] if grain in ('day', 'rolling') else inc['from_day'] - modules.datetime.timedelta(days=1) -%}
         {%- do firsts.append([period_increment_trunc(grain, inc['from_day']), last_day - reach] | min) -%}
     {%- endfor -%}

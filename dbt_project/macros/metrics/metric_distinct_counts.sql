@@ -62,7 +62,7 @@ with
 -- (metric_hash_id()), computed in the pass that writes a row per key, day and tuple (md_obs), so
 -- that every pass over those rows sorts and groups integers, not strings. Numbering them by a
 -- join instead (key string -> id, six segment strings -> id) cost about a third of
--- int_metric_values__usage's first build at preset M (240 -> 168 s alone).
+-- int_usage__metric_values's first build at preset M (240 -> 168 s alone).
 -- A hash is exact while no two values share one, which md_collisions checks in every build
 -- (0, or the build fails naming the kind of value).
 
@@ -163,7 +163,7 @@ md_tuple_segments as (
 -- over key-days): equal means the key kept one tuple through the period (the usual case).
 -- A quarter is three whole months, so its min/max are those of its months' (one pass over a
 -- month per key, not over every key-day: at preset M 3.5 M rows instead of 44 M, which cut
--- int_metric_values__usage's first build 93 -> 79 s alone)
+-- int_usage__metric_values's first build 93 -> 79 s alone)
 {%- for grain in md_from_obs %}
 
 md_key_{{ grain }}_tuples as {% if grain == 'month' and md_from_month %}{{ cte_materialized() }} {% endif %}(

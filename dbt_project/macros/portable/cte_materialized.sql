@@ -6,7 +6,7 @@
     one whose rows are expensive to compute. The case in point is md_obs in
     metric_distinct_counts(): the 44 M user-days of preset M as four integers each, read by five
     passes. Inlined, each pass joined the user-days to their segments again: 235-277 s for
-    int_metric_values__usage's first build; materialized, 182 s (both alone on a copy of the M
+    int_usage__metric_values's first build; materialized, 182 s (both alone on a copy of the M
     warehouse, 3GB, 2 threads).
 
     Dispatched by adapter: `materialized` on DuckDB (the warehouse), empty elsewhere; the result

@@ -16,12 +16,12 @@
 -#}
 {%- set rules = threshold_alert_rules() -%}
 {%- set families = [
-    'int_metric_values__surveys',
-    'int_metric_values__reviews',
-    'int_metric_values__service',
-    'int_metric_values__usage',
-    'int_metric_values__onboarding',
-    'int_metric_values__health',
+    'int_survey__metric_values',
+    'int_reviews__metric_values',
+    'int_service__metric_values',
+    'int_usage__metric_values',
+    'int_onboarding__metric_values',
+    'int_health__metric_values',
 ] -%}
 {%- set metrics = rules.values() | map(attribute='metric') | list -%}
 

@@ -1,6 +1,6 @@
 {#-
     One row per alert: every rule of docs/metrics.md "Alerts", its owner as of the trigger, its due
-    time and its follow-up. See _alerts__marts.yml.
+    time and its follow-up. See _alerts__models.yml.
 -#}
 {#- every alert type: vars.chw.alerts and one per metric threshold (vars.chw.program) -#}
 {%- set a = alert_rules() -%}

@@ -20,7 +20,7 @@
             {'model': 'stg_product__event_day_moves', 'day': 'event_date', 'extract': 'extract_date'},
         ],
         'intervals': [
-            {'name': 'responses', 'model': 'int_surveys__responses_normalized', 'key': ['response_id'],
+            {'name': 'responses', 'model': 'int_survey__responses_normalized', 'key': ['response_id'],
              'from': 'response_date', 'to': 'null',
              'attrs': ['invitation_id', 'survey_id', 'account_id', 'contact_id', 'score', 'responded_at',
                        'first_extract_date', 'survey_metric', 'scale_min', 'scale_max', 'higher_is_better',
@@ -44,7 +44,7 @@ with
 
 responses as (
 
-    select * from {{ ref('int_surveys__responses_normalized') }}
+    select * from {{ ref('int_survey__responses_normalized') }}
     where {{ period_increment_filter(inc) }}
 
 ),

@@ -1,6 +1,6 @@
 {#-
     One row per account per day it was scored (daily for the last daily_history_days days
-    before the latest extract, Mondays before). See _health__marts.yml.
+    before the latest extract, Mondays before). See _health__models.yml.
 -#}
 {%- set health = var('chw')['health'] -%}
 {%- set components = health['weights'].keys() | list -%}

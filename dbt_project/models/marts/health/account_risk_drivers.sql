@@ -1,6 +1,6 @@
 {#-
     One row per account, day scored in the last health.model.explain_days days and driver rank
-    (1-3): what drives the account's churn risk that day. See _health__marts.yml.
+    (1-3): what drives the account's churn risk that day. See _health__models.yml.
 -#}
 
 with

@@ -1,4 +1,4 @@
-{#- One row per decile of predicted churn probability on the renewals held out in time. See _health__marts.yml. -#}
+{#- One row per decile of predicted churn probability on the renewals held out in time. See _health__models.yml. -#}
 
 with
 

@@ -5,14 +5,14 @@
 {#- Health and closed-loop metrics read the health score, which reads the fitted weights: this
     mart therefore builds after the Python model assets (dbt_scored in the Dagster graph). -#}
 {%- set families = [
-    'int_metric_values__surveys',
-    'int_metric_values__reviews',
-    'int_metric_values__service',
-    'int_metric_values__revenue',
-    'int_metric_values__usage',
-    'int_metric_values__onboarding',
-    'int_metric_values__health',
-    'int_metric_values__closed_loop',
+    'int_survey__metric_values',
+    'int_reviews__metric_values',
+    'int_service__metric_values',
+    'int_revenue__metric_values',
+    'int_usage__metric_values',
+    'int_onboarding__metric_values',
+    'int_health__metric_values',
+    'int_alerts__closed_loop_metric_values',
 ] -%}
 {%- set columns = [
     'metric', 'grain', 'period_start', 'window_days', 'segment_type', 'segment_value', 'value',

@@ -1,7 +1,7 @@
 {#-
     One row per metric: its definition and unit (seeds/metric_definitions.csv) with its owner
     team, review cadence, direction, threshold and place in the headline set
-    (vars.chw.program). See _program__marts.yml.
+    (vars.chw.program). See _program__models.yml.
 -#}
 {%- set metrics = program_metrics() -%}
 {%- set program = var('chw')['program'] -%}

@@ -1,7 +1,7 @@
 {#-
     One row per metric, segment and review period that has come due under the metric's cadence
     (vars.chw.program): the period's value, the previous period's, the change, and whether the
-    threshold is breached. See _program__marts.yml.
+    threshold is breached. See _program__models.yml.
 -#}
 {%- set metrics = program_metrics() -%}
 {%- set program = var('chw')['program'] -%}

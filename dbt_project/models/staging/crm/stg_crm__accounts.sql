@@ -21,13 +21,14 @@ source as (
 typed as (
 
     select
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(account_name as {{ dbt.type_string() }}) as account_name,
-        cast(industry as {{ dbt.type_string() }}) as industry,
-        cast(tier as {{ dbt.type_string() }}) as tier,
-        cast(region as {{ dbt.type_string() }}) as region,
-        cast(plan as {{ dbt.type_string() }}) as plan,
-        cast(csm_owner_id as {{ dbt.type_string() }}) as csm_owner_id,
+        account_id,
+        account_name,
+        industry,
+        tier,
+        region,
+        plan,
+        csm_owner_id,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         _extract_date,
         _source_file,

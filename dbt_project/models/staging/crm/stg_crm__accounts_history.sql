@@ -16,12 +16,12 @@ source as (
 typed as (
 
     select
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(tier as {{ dbt.type_string() }}) as tier,
-        cast(industry as {{ dbt.type_string() }}) as industry,
-        cast(region as {{ dbt.type_string() }}) as region,
-        cast(plan as {{ dbt.type_string() }}) as plan,
-        cast(csm_owner_id as {{ dbt.type_string() }}) as csm_owner_id,
+        account_id,
+        tier,
+        industry,
+        region,
+        plan,
+        csm_owner_id,
         _extract_date,
         _source_file,
         _row_number

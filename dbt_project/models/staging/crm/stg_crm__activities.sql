@@ -19,12 +19,13 @@ source as (
 typed as (
 
     select
-        cast(activity_id as {{ dbt.type_string() }}) as activity_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(activity_type as {{ dbt.type_string() }}) as activity_type,
+        activity_id,
+        account_id,
+        activity_type,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
-        cast(owner_id as {{ dbt.type_string() }}) as owner_id,
-        cast(contact_id as {{ dbt.type_string() }}) as contact_id,
+        owner_id,
+        contact_id,
         _extract_date,
         _source_file,
         _row_number

@@ -35,11 +35,12 @@ source as (
 typed as (
 
     select
-        cast(contact_id as {{ dbt.type_string() }}) as contact_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(email as {{ dbt.type_string() }}) as email,
-        cast(full_name as {{ dbt.type_string() }}) as full_name,
-        cast(role as {{ dbt.type_string() }}) as role,
+        contact_id,
+        account_id,
+        email,
+        full_name,
+        role,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         _extract_date,
         _source_file,

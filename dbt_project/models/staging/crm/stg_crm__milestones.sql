@@ -36,13 +36,13 @@ source as (
 typed as (
 
     select
-        cast(milestone_id as {{ dbt.type_string() }}) as milestone_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(milestone_name as {{ dbt.type_string() }}) as milestone_name,
-        cast(sequence as {{ dbt.type_int() }}) as sequence,
-        cast(planned_date as date) as planned_date,
-        cast(completed_date as date) as completed_date,
-        cast(owner_id as {{ dbt.type_string() }}) as owner_id,
+        milestone_id,
+        account_id,
+        milestone_name,
+        sequence,
+        planned_date,
+        completed_date,
+        owner_id,
         _extract_date,
         _source_file,
         _row_number

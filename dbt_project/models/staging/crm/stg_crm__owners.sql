@@ -17,10 +17,10 @@ source as (
 typed as (
 
     select
-        cast(owner_id as {{ dbt.type_string() }}) as owner_id,
-        cast(owner_name as {{ dbt.type_string() }}) as owner_name,
-        cast(email as {{ dbt.type_string() }}) as email,
-        cast(team as {{ dbt.type_string() }}) as team,
+        owner_id,
+        owner_name,
+        email,
+        team,
         _extract_date,
         _source_file,
         _row_number

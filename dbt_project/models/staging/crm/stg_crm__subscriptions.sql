@@ -38,15 +38,15 @@ source as (
 typed as (
 
     select
-        cast(subscription_id as {{ dbt.type_string() }}) as subscription_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(product as {{ dbt.type_string() }}) as product,
-        cast(start_date as date) as start_date,
-        cast(end_date as date) as end_date,
-        cast(mrr as {{ type_double() }}) as mrr,
-        cast(currency as {{ dbt.type_string() }}) as currency,
-        cast(seats as {{ dbt.type_int() }}) as seats,
-        cast(status as {{ dbt.type_string() }}) as status,
+        subscription_id,
+        account_id,
+        product,
+        start_date,
+        end_date,
+        mrr,
+        currency,
+        seats,
+        status,
         _extract_date,
         _source_file,
         _row_number

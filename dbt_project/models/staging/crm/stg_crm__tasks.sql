@@ -21,14 +21,15 @@ source as (
 typed as (
 
     select
-        cast(task_id as {{ dbt.type_string() }}) as task_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(owner_id as {{ dbt.type_string() }}) as owner_id,
+        task_id,
+        account_id,
+        owner_id,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         cast(completed_at as {{ dbt.type_timestamp() }}) as completed_at,
-        cast(related_type as {{ dbt.type_string() }}) as related_type,
-        cast(related_id as {{ dbt.type_string() }}) as related_id,
-        cast(outcome as {{ dbt.type_string() }}) as outcome,
+        related_type,
+        related_id,
+        outcome,
         _extract_date,
         _source_file,
         _row_number

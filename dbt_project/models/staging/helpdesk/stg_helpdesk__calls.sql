@@ -20,13 +20,14 @@ source as (
 typed as (
 
     select
-        cast(call_id as {{ dbt.type_string() }}) as call_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(queue as {{ dbt.type_string() }}) as queue,
+        call_id,
+        account_id,
+        queue,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(offered_at as {{ dbt.type_timestamp() }}) as offered_at,
         cast(answered_at as {{ dbt.type_timestamp() }}) as answered_at,
         cast(ended_at as {{ dbt.type_timestamp() }}) as ended_at,
-        cast(abandoned as {{ dbt.type_boolean() }}) as abandoned,
+        abandoned,
         _extract_date,
         _source_file,
         _row_number

@@ -30,11 +30,12 @@ source as (
 typed as (
 
     select
-        cast(comment_id as {{ dbt.type_string() }}) as comment_id,
-        cast(ticket_id as {{ dbt.type_string() }}) as ticket_id,
-        cast(author_type as {{ dbt.type_string() }}) as author_type,
+        comment_id,
+        ticket_id,
+        author_type,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
-        cast(is_public as {{ dbt.type_boolean() }}) as is_public,
+        is_public,
         _extract_date,
         _source_file,
         _row_number

@@ -39,20 +39,21 @@ source as (
 typed as (
 
     select
-        cast(ticket_id as {{ dbt.type_string() }}) as ticket_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(requester_contact_id as {{ dbt.type_string() }}) as requester_contact_id,
-        cast(channel as {{ dbt.type_string() }}) as channel,
-        cast(category as {{ dbt.type_string() }}) as category,
-        cast(priority as {{ dbt.type_string() }}) as priority,
-        cast(status as {{ dbt.type_string() }}) as status,
+        ticket_id,
+        account_id,
+        requester_contact_id,
+        channel,
+        category,
+        priority,
+        status,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         cast(first_response_at as {{ dbt.type_timestamp() }}) as first_response_at,
         cast(solved_at as {{ dbt.type_timestamp() }}) as solved_at,
         cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
-        cast(assignee_id as {{ dbt.type_string() }}) as assignee_id,
-        cast(reopen_count as {{ dbt.type_int() }}) as reopen_count,
-        cast(escalated as {{ dbt.type_boolean() }}) as escalated,
+        assignee_id,
+        reopen_count,
+        escalated,
         _extract_date,
         _source_file,
         _row_number

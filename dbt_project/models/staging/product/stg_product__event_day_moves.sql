@@ -33,7 +33,8 @@ with
 new_versions as (
 
     select
-        cast(event_id as {{ dbt.type_string() }}) as event_id,
+        event_id,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         _extract_date
     from {{ source('product', 'events') }}

@@ -40,12 +40,13 @@ source as {{ inlined }} (
 typed as {{ inlined }} (
 
     select
-        cast(event_id as {{ dbt.type_string() }}) as event_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(user_id as {{ dbt.type_string() }}) as user_id,
-        cast(event_name as {{ dbt.type_string() }}) as event_name,
+        event_id,
+        account_id,
+        user_id,
+        event_name,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
-        cast(properties as {{ dbt.type_string() }}) as properties,
+        properties,
         _extract_date,
         _source_file,
         _row_number

@@ -17,10 +17,10 @@ source as (
 typed as (
 
     select
-        cast(feature_key as {{ dbt.type_string() }}) as feature_key,
-        cast(event_name as {{ dbt.type_string() }}) as event_name,
-        cast(feature_name as {{ dbt.type_string() }}) as feature_name,
-        cast(is_core as {{ dbt.type_boolean() }}) as is_core,
+        feature_key,
+        event_name,
+        feature_name,
+        is_core,
         _extract_date,
         _source_file,
         _row_number

@@ -21,14 +21,15 @@ source as (
 typed as (
 
     select
-        cast(review_id as {{ dbt.type_string() }}) as review_id,
-        cast(platform as {{ dbt.type_string() }}) as platform,
-        cast(rating as {{ type_double() }}) as rating,
-        cast(rating_scale_max as {{ type_double() }}) as rating_scale_max,
-        cast({{ redact_pii('title') }} as {{ dbt.type_string() }}) as title,
-        cast({{ redact_pii('body') }} as {{ dbt.type_string() }}) as body,
+        review_id,
+        platform,
+        rating,
+        rating_scale_max,
+        {{ redact_pii('title') }} as title,
+        {{ redact_pii('body') }} as body,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(reviewed_at as {{ dbt.type_timestamp() }}) as reviewed_at,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
+        account_id,
         _extract_date,
         _source_file,
         _row_number

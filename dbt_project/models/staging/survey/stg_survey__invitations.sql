@@ -20,13 +20,14 @@ source as (
 typed as (
 
     select
-        cast(invitation_id as {{ dbt.type_string() }}) as invitation_id,
-        cast(survey_id as {{ dbt.type_string() }}) as survey_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(contact_id as {{ dbt.type_string() }}) as contact_id,
+        invitation_id,
+        survey_id,
+        account_id,
+        contact_id,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(sent_at as {{ dbt.type_timestamp() }}) as sent_at,
-        cast(trigger_ref_type as {{ dbt.type_string() }}) as trigger_ref_type,
-        cast(trigger_ref_id as {{ dbt.type_string() }}) as trigger_ref_id,
+        trigger_ref_type,
+        trigger_ref_id,
         _extract_date,
         _source_file,
         _row_number

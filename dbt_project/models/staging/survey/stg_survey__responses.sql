@@ -33,13 +33,14 @@ source as (
 typed as (
 
     select
-        cast(response_id as {{ dbt.type_string() }}) as response_id,
-        cast(invitation_id as {{ dbt.type_string() }}) as invitation_id,
-        cast(survey_id as {{ dbt.type_string() }}) as survey_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(contact_id as {{ dbt.type_string() }}) as contact_id,
-        cast(score as {{ type_double() }}) as score,
-        cast({{ redact_pii('comment') }} as {{ dbt.type_string() }}) as comment,
+        response_id,
+        invitation_id,
+        survey_id,
+        account_id,
+        contact_id,
+        score,
+        {{ redact_pii('comment') }} as comment,
+        -- raw holds the contract types; Spark reads its zone-less timestamps as timestamp_ntz, hence the cast
         cast(responded_at as {{ dbt.type_timestamp() }}) as responded_at,
         _extract_date,
         _source_file,

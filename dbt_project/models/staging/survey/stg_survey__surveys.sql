@@ -23,16 +23,16 @@ source as (
 typed as (
 
     select
-        cast(survey_id as {{ dbt.type_string() }}) as survey_id,
-        cast(metric as {{ dbt.type_string() }}) as metric,
-        cast(question as {{ dbt.type_string() }}) as question,
-        cast(scale_min as {{ dbt.type_int() }}) as scale_min,
-        cast(scale_max as {{ dbt.type_int() }}) as scale_max,
-        cast(higher_is_better as {{ dbt.type_boolean() }}) as higher_is_better,
-        cast(trigger as {{ dbt.type_string() }}) as trigger,
-        cast(channel as {{ dbt.type_string() }}) as channel,
-        cast(owner_team as {{ dbt.type_string() }}) as owner_team,
-        cast(index_item as {{ dbt.type_string() }}) as index_item,
+        survey_id,
+        metric,
+        question,
+        scale_min,
+        scale_max,
+        higher_is_better,
+        trigger,
+        channel,
+        owner_team,
+        index_item,
         _extract_date,
         _source_file,
         _row_number

@@ -16,11 +16,11 @@ source as (
 typed as (
 
     select
-        cast(survey_id as {{ dbt.type_string() }}) as survey_id,
-        cast(metric as {{ dbt.type_string() }}) as metric,
-        cast(scale_min as {{ dbt.type_int() }}) as scale_min,
-        cast(scale_max as {{ dbt.type_int() }}) as scale_max,
-        cast(higher_is_better as {{ dbt.type_boolean() }}) as higher_is_better,
+        survey_id,
+        metric,
+        scale_min,
+        scale_max,
+        higher_is_better,
         _extract_date,
         _source_file,
         _row_number

@@ -10,7 +10,7 @@
     Each item is rescaled to 0-100 upstream (acsi_item_score: (score - 1) / 9 * 100 on 1-10).
     acsi_index is the weighted mean of the three (vars.chw.metrics.acsi_item_weights, equal by
     default), and only for a respondent with all three items: a missing item is never guessed
-    (is_complete false, acsi_index null; int_metric_values__surveys counts these respondents as
+    (is_complete false, acsi_index null; int_survey__metric_values counts these respondents as
     acsi_incomplete_respondents). response_date is the day of the respondent's first answer (the
     period it counts in); touchpoint and channel are those of its items' surveys where they agree
     (null otherwise: left out of that segment only).
@@ -31,7 +31,7 @@ with
 
 responses as (
 
-    select * from {{ ref('int_surveys__responses_normalized') }}
+    select * from {{ ref('int_survey__responses_normalized') }}
 
 ),
 

@@ -9,7 +9,7 @@
             (scale_min + scale_max - score, i.e. 8 - score on 1-7)
       acsi  index_item (satisfaction, expectations, ideal) and acsi_item_score, the item
             rescaled to 0-100: (score - scale_min) / (scale_max - scale_min) * 100, i.e.
-            (score - 1) / 9 * 100 on the declared 1-10 (int_surveys__acsi_respondents combines
+            (score - 1) / 9 * 100 on the declared 1-10 (int_survey__acsi_respondents combines
             a respondent's three items)
     touchpoint is the survey's trigger (ticket_solved, onboarding_milestone, relationship,
     feature_adoption, release). Responses outside their scale or to unknown surveys are

@@ -16,13 +16,13 @@ with
 
 responses as (
 
-    select * from {{ ref('int_surveys__responses_normalized') }}
+    select * from {{ ref('int_survey__responses_normalized') }}
 
 ),
 
 invitations as (
 
-    select * from {{ ref('int_surveys__invitations') }}
+    select * from {{ ref('int_survey__invitations') }}
 
 ),
 
@@ -37,7 +37,7 @@ responses_segmented as (
 
 acsi_respondents as (
 
-    select * from {{ ref('int_surveys__acsi_respondents') }}
+    select * from {{ ref('int_survey__acsi_respondents') }}
 
 ),
 
