@@ -3,7 +3,7 @@
     generate(out_dir, preset="demo", seed=42, end_date=date(2026, 10, 31)) -> GenerationSummary
     python -m orchestration.lib.demo --preset demo --seed 42 --out DIR [--end-date YYYY-MM-DD]
 
-Presets: tiny (20 accounts, 20 days; for tests), demo (200 accounts, six months, ~1.2 M events),
+Presets: tiny (20 accounts, 20 days; for tests), demo (400 accounts, 365 days, ~1.3 M events),
 S (1k accounts, 365 days, ~10 M events), M (10k accounts, 365 days, ~100 M events).
 Same preset, seed and end_date give byte-identical files (no wall-clock time anywhere).
 
