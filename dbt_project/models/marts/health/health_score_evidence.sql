@@ -296,21 +296,37 @@ event_measures as (
 
 -- the latest scored day --------------------------------------------------------------------
 
+latest_day as (
+
+    select max(score_date) as score_date from scores
+
+),
+
+latest_scores as (
+
+    select
+        scores.health_band,
+        scores.tier
+    from scores
+    inner join latest_day
+        on scores.score_date = latest_day.score_date
+
+),
+
 latest as (
 
     select
         'all' as segment_type,
         'all' as segment_value,
         health_band
-    from scores
-    where score_date = (select max(score_date) from scores)
+    from latest_scores
     union all
     select
         'tier',
         tier,
         health_band
-    from scores
-    where score_date = (select max(score_date) from scores) and tier is not null
+    from latest_scores
+    where tier is not null
 
 ),
 
@@ -335,8 +351,9 @@ per_segment as (
         -- both outcomes among the days, else no ranking measure
         case
             when rank_sums.n_churn_days > 0 and rank_sums.n_churn_days < rank_sums.n_days
-                then (rank_sums.churn_rank_sum - cast(rank_sums.n_churn_days as {{ double }}) * (rank_sums.n_churn_days + 1) / 2)
-                / (cast(rank_sums.n_churn_days as {{ double }}) * (rank_sums.n_days - rank_sums.n_churn_days))
+                then
+                    (rank_sums.churn_rank_sum - cast(rank_sums.n_churn_days as {{ double }}) * (rank_sums.n_churn_days + 1) / 2)
+                    / (cast(rank_sums.n_churn_days as {{ double }}) * (rank_sums.n_days - rank_sums.n_churn_days))
         end as auc,
         case
             when rank_sums.n_churn_days > 0 and rank_sums.n_churn_days < rank_sums.n_days then average_precision.pr_auc
