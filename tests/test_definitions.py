@@ -245,22 +245,18 @@ def test_loading_the_definitions_leaves_the_environment_as_it_was(defs, tmp_path
     assert {"dbt_warehouse", "dbt_scored"} <= set(result["assets"])  # both halves, whatever the manifest
 
 
-def test_the_engine_is_the_dbt_target_and_spark_builds_in_full(defs):  # noqa: ARG001 (the manifest)
+def test_the_engine_is_the_dbt_target(defs):  # noqa: ARG001 (the manifest)
     """profiles.yml names its outputs after the engines: the dbt resource's target is CHW_ENGINE,
-    read when a run starts. On Spark every dbt build is a full refresh (plain Parquet tables: no
-    merge); on DuckDB the incremental decision stays transform_state's."""
+    read when a run starts. Which models rebuild in full on Spark is the models' own config
+    (macros/incremental/engine_writes.sql; tests/test_engine_equality.py builds incrementally)."""
     import os
 
-    from orchestration.defs.resources import Warehouse
-    from orchestration.defs.transform.dbt import BUILD_ARGS, DbtBuildConfig, _build_args, dbt_resource
+    from orchestration.defs.transform.dbt import dbt_resource
 
     assert os.environ["CHW_ENGINE"] == "duckdb"  # export_env exported the default
     assert isinstance(dbt_resource.target, dg.EnvVar) and dbt_resource.target.env_var_name == "CHW_ENGINE"
     profiles = (Path(__file__).resolve().parents[1] / "dbt_project" / "profiles.yml").read_text()
     assert "\n    duckdb:\n" in profiles and "\n    spark:\n" in profiles
-    spark = Warehouse(engine="spark", warehouse_path="/nonexistent/w.duckdb", data_dir="/nonexistent",
-                      landing_dir="/nonexistent/landing")
-    assert _build_args(None, "dbt_warehouse", DbtBuildConfig(), None, spark) == [*BUILD_ARGS, "--full-refresh"]
 
 
 @pytest.mark.unit

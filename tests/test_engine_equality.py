@@ -4,8 +4,9 @@ One tiny generated landing zone goes through the DuckDB pipeline (`python -m orc
 run`, as `make run` does); then the same dbt project is built on Spark (dbt-spark, session method,
 one local Spark session) over that run's raw, audit and models Parquet, and every table of the
 schemas staging, intermediate, marts, audit and reference is compared: common types, doubles
-rounded to 9 places, `EXCEPT ALL` both ways (orchestration/lib/transform/engine_equality.py). The
-per-table report is written to tests/artifacts/engine_equality.txt.
+rounded to 9 places, `EXCEPT ALL` both ways (orchestration/lib/transform/engine_equality.py).
+Twice: from nothing, then after two more days and a withdrawn extract, when both engines build
+incrementally. The per-table reports are written to tests/artifacts/engine_equality.txt.
 
 Spark needs Java and the Spark extra (`make setup WITH_SPARK=1`): where either is absent the
 Spark tests skip with that reason; `.ci/run` installs both. The comparison's own test (a table
@@ -40,45 +41,77 @@ def require_spark() -> None:
             pytest.skip(f"the Spark extra is not installed ({package} missing): make setup WITH_SPARK=1")
 
 
+LAST_DAYS = ("2026-10-30", "2026-10-31")  # held back from the first builds, then added
+WITHDRAWN = "product/events/2026-10-27"  # within the lookback: the second builds stay incremental
+
+
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
-    """One DuckDB pipeline run and one Spark build of the same dbt project over its files."""
+    """The DuckDB pipeline and a Spark build of the same dbt project over its files, twice:
+    'full', the extracts up to 2026-10-29 built from nothing; then 'incremental', once the last
+    two days arrive and one events extract is withdrawn, the DuckDB pipeline's daily run and a
+    Spark build without --full-refresh on the tables the first one left. Both compared."""
     require_spark()
     from orchestration.lib.demo import generate
 
     root = tmp_path_factory.mktemp("engines")
+    generated = root / "generated"
+    generate(generated, preset="tiny", seed=7, end_date=date(2026, 10, 31))
     paths = Paths(landing=root / "landing", warehouse=root / "data" / "warehouse.duckdb", data=root / "data")
-    generate(paths.landing, preset="tiny", seed=7, end_date=date(2026, 10, 31))
-    run_cli("run", landing=paths.landing, data=paths.data)
+    shutil.copytree(generated, paths.landing)
+    held_back = [d for d in paths.landing.glob("*/*/*") if d.name in LAST_DAYS]
+    assert held_back, "the generator wrote no extract for the last two days"
+    for folder in held_back:
+        shutil.rmtree(folder)
     spark_dir = root / "spark"
-    started = time.monotonic()
-    build = engine_equality.build_on_spark(paths, spark_dir)
-    seconds = time.monotonic() - started
-    results = engine_equality.compare(paths.warehouse, spark_dir / "warehouse",
-                                      engine_equality.dbt_failures(spark_dir))
-    text = engine_equality.report(results) + f"\nSpark build: {seconds:.0f} s, dbt exit code {build.returncode}\n"
-    (artifacts_dir() / "engine_equality.txt").write_text(text)
-    return build, spark_dir, results, text
+    stages, texts = {}, []
+    for stage in ("full", "incremental"):
+        if stage == "incremental":
+            for folder in held_back:
+                shutil.copytree(generated / folder.relative_to(paths.landing), folder)
+            shutil.rmtree(paths.landing / WITHDRAWN)
+        run_cli("run", landing=paths.landing, data=paths.data)
+        started = time.monotonic()
+        build = engine_equality.build_on_spark(paths, spark_dir, full_refresh=stage == "full")
+        seconds = time.monotonic() - started
+        results = engine_equality.compare(paths.warehouse, spark_dir / "warehouse",
+                                          engine_equality.dbt_failures(spark_dir))
+        texts.append(f"## {stage} build\n" + engine_equality.report(results)
+                     + f"\nSpark build: {seconds:.0f} s, dbt exit code {build.returncode}\n")
+        stages[stage] = (build, engine_equality.dbt_failures(spark_dir), results, texts[-1])
+    (artifacts_dir() / "engine_equality.txt").write_text("\n".join(texts))
+    return stages
 
 
-def test_spark_build_finishes(engines):
-    build, spark_dir, _, _ = engines
-    failures = engine_equality.dbt_failures(spark_dir)
+@pytest.mark.parametrize("stage", ["full", "incremental"])
+def test_spark_build_finishes(engines, stage):
+    build, failures, _, _ = engines[stage]
     failed = {name: why for name, why in failures.items() if why != "skipped"}
     listed = "\n".join(f"  {name}: {why}" for name, why in sorted(failed.items()))
     assert build.returncode == 0, (
-        f"dbt build --target spark exited {build.returncode}: {len(failed)} nodes failed, "
+        f"dbt build --target spark ({stage}) exited {build.returncode}: {len(failed)} nodes failed, "
         f"{len(failures) - len(failed)} skipped after them:\n{listed}\n"
         f"---dbt output (end)---\n{build.stdout[-3000:]}")
 
 
-def test_every_table_equal_on_both_engines(engines):
-    _, _, results, text = engines
+@pytest.mark.parametrize("stage", ["full", "incremental"])
+def test_every_table_equal_on_both_engines(engines, stage):
+    _, _, results, text = engines[stage]
     duckdb_tables = [r for r in results if r.duckdb_rows is not None]
     # the whole project: a build that made next to nothing must not pass for want of tables
     assert len(duckdb_tables) >= 80, f"only {len(duckdb_tables)} DuckDB tables compared"
     differing = [r for r in results if not r.equal]
-    assert not differing, f"{len(differing)} of {len(results)} tables differ:\n{text[:20000]}"
+    assert not differing, f"{len(differing)} of {len(results)} tables differ after the {stage} build:\n{text[:20000]}"
+
+
+def test_spark_second_build_replaced_only_what_changed(engines):
+    """The second Spark build was incremental: the models by period recomputed from a day near the
+    new extracts, not every period, and the day models read only the days the new extracts reach."""
+    build = engines["incremental"][0]
+    for model in ("int_usage__metric_values", "int_service__metric_values", "int_health__usage_daily"):
+        assert f"period_increment {model}: recomputing periods from 2026-10-" in build.stdout, (
+            f"{model} did not build incrementally on Spark:\n{build.stdout[-3000:]}")
+    assert "recomputing every period" not in build.stdout, build.stdout[-3000:]
 
 
 def test_comparison_catches_a_difference(tmp_path):

@@ -25,7 +25,6 @@
     {%- if not (execute and is_incremental()) -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- do refuse_increment_without_delete() -%}
     {%- set relation = relation if relation is not none else this -%}
     {#- a table built before `column` existed (an older version of the model): rebuild its rows -#}
     {%- set existing = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}

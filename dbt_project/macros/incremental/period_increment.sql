@@ -2,8 +2,10 @@
     Metric models incremental by period (docs/ARCHITECTURE.md, incremental models): a daily run recomputes only the
     periods that new or changed inputs can reach, not every period of history.
 
-    A model opts in with materialized='incremental', incremental_strategy='append' and a
-    `period_increment` config (a dict, so the model body and its hooks read one spec):
+    A model opts in with materialized='incremental', incremental_strategy='append', its day or
+    (grain, period_start) columns as partitions (partition_by=partition_columns([...]): what
+    period_increment_filter() reads) and a `period_increment` config (a dict, so the model body
+    and its hooks read one spec):
 
       watermarked   inputs with a day and the extract date that last changed the row, e.g.
                     {'model': 'int_usage__user_days', 'day': 'activity_date',
@@ -46,9 +48,12 @@
                                        holds it. The pre-hook deletes exactly these and the
                                        model selects exactly these, so periods never reached keep
                                        their rows and no period is written twice
-    Pre-hook: period_increment_delete(); post-hook: period_increment_save() (the snapshot, in
-    `intermediate.<model>__increment_state`). Both run in the model's transaction: a killed
-    build leaves the previous rows and the previous snapshot.
+    Pre-hook: period_increment_delete() (those periods removed:
+    macros/incremental/engine_writes.sql); post-hook: period_increment_save() (the snapshot, in `intermediate.<model>__increment_state`).
+    On DuckDB both run in the model's transaction: a killed build leaves the previous rows and the
+    previous snapshot. Spark has no transactions: a build killed after the pre-hook leaves those
+    periods empty and the previous snapshot, so the next build recomputes them (its first dirty
+    day is the same or earlier).
 
     Cost: the dirty-day and snapshot queries read indexed extract dates and a few thousand
     interval rows; a daily run then reads the current quarter or reach_days of observations,
@@ -126,7 +131,6 @@
     {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- do refuse_increment_without_delete() -%}
     {%- set spec = period_increment_spec() -%}
     {%- set state = period_increment_state_relation() -%}
     {%- if adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier) is none -%}
@@ -255,16 +259,19 @@
     {{ return("(" ~ terms | join(" or ") ~ ")") }}
 {%- endmacro %}
 
+{#- Pre-hook: removes the periods this build recomputes (delete_partitions: DuckDB deletes their
+    rows, Spark drops their partitions, macros/incremental/engine_writes.sql); the model then
+    appends them. -#}
 {% macro period_increment_delete() -%}
     {%- set inc = period_increment() -%}
     {%- if inc is none -%}
         select 1
     {%- elif inc['mode'] == 'all' -%}
         {%- do log("period_increment " ~ this.identifier ~ ": recomputing every period (" ~ inc['reason'] ~ ")", info=true) -%}
-        delete from {{ this }}
+        {{ delete_partitions('true') }}
     {%- else -%}
         {%- do log("period_increment " ~ this.identifier ~ ": recomputing periods from " ~ inc['from_day'], info=true) -%}
-        delete from {{ this }} where {{ period_increment_filter(inc) }}
+        {{ delete_partitions(period_increment_filter(inc)) }}
     {%- endif -%}
 {%- endmacro %}
 

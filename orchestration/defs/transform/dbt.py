@@ -163,12 +163,8 @@ def _build_args(context: dg.AssetExecutionContext, name: str, config: DbtBuildCo
                 warehouse: Warehouse) -> list[str]:
     """BUILD_ARGS, with --full-refresh when asked for or when an extract changed further back
     than the incremental models read again (orchestration/lib/transform/transform_state.py); says so in one
-    line (the run's output and the Dagster log). On Spark always --full-refresh (below)."""
-    if warehouse.is_spark:
-        # Spark tables are plain Parquet (no Delta): no merge, delete or update, which the
-        # incremental models' strategies need. On Spark every build rebuilds them in full; this
-        # is the one place that decides it.
-        return [*BUILD_ARGS, "--full-refresh"]
+    line (the run's output and the Dagster log). The same on both engines: on Spark the staging
+    models rebuild in full at every build by their own config (macros/incremental/engine_writes.sql)."""
     if config.full_refresh:
         why = "asked for (run config full_refresh)"
     else:

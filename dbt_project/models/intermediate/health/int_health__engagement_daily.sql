@@ -16,6 +16,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    partition_by=partition_columns(['as_of_date']),
     period_increment={
         'intervals': [
             {'name': 'activities', 'model': 'stg_crm__activities', 'key': ['activity_id'],

@@ -20,6 +20,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    partition_by=partition_columns(['as_of_date']),
     period_increment={
         'intervals': [
             {'name': 'tickets', 'model': 'stg_helpdesk__tickets', 'key': ['ticket_id'],

@@ -27,6 +27,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    partition_by=partition_columns(['as_of_date']),
     period_increment={
         'watermarked': [
             {'model': 'int_usage__account_event_name_days', 'day': 'event_date', 'extract': 'last_extract_date'},

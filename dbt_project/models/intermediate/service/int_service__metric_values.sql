@@ -21,6 +21,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    partition_by=partition_columns(['grain', 'period_start']),
     period_increment={
         'intervals': period_increment_intervals(['segments']) + [
             {'name': 'tickets', 'model': 'int_service__ticket_lifecycles', 'key': ['ticket_id'],

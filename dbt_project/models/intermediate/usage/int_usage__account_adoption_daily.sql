@@ -14,6 +14,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    partition_by=partition_columns(['date_day']),
     period_increment={
         'watermarked': [
             {'model': 'int_usage__account_feature_days', 'day': 'activity_date', 'extract': 'last_extract_date'},

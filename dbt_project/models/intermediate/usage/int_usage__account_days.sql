@@ -3,15 +3,16 @@
     with an event that day, from int_usage__user_days) and core features used that day.
     last_extract_date: the latest extract_date among the day's events (drives the increments).
 
-    Incremental (delete+insert by activity_date): a run recomputes only the days whose
-    int_usage__user_days rows changed since the last run (last_extract_date after
-    incremental_cutoff('last_extract_date')), and the days re-sent events left
-    (stg_product__event_day_moves).
+    Incremental by day (replace_days_strategy(): the days in the new rows replace the stored ones):
+    a run recomputes only the days whose int_usage__user_days rows changed since the last run
+    (last_extract_date after incremental_cutoff('last_extract_date')), and the days re-sent events
+    left (stg_product__event_day_moves).
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy=upsert_strategy(),
+    incremental_strategy=replace_days_strategy(),
     unique_key='activity_date',
+    partition_by=partition_columns(['activity_date']),
     on_schema_change='append_new_columns'
 ) }}
 {%- set cutoff = incremental_cutoff('last_extract_date') -%}

@@ -5,15 +5,17 @@
     Read from int_usage__account_event_name_days (events already counted per account, event
     name and day: 25 M rows at preset M instead of 100 M events).
 
-    Incremental (delete+insert by activity_date), like int_usage__user_days: a run recomputes
-    only the days touched by events that changed since the last run (the event-name days
-    rewritten after the cutoff, and the days re-sent events left). A change of which features are core (the catalogue) changes
-    past days too: rebuild the usage models with --full-refresh.
+    Incremental by day (replace_days_strategy(): the days in the new rows replace the stored ones),
+    like int_usage__user_days: a run recomputes only the days touched by events that changed since
+    the last run (the event-name days rewritten after the cutoff, and the days re-sent events left).
+    A change of which features are core (the catalogue) changes past days too: rebuild the usage
+    models with --full-refresh.
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy=upsert_strategy(),
+    incremental_strategy=replace_days_strategy(),
     unique_key='activity_date',
+    partition_by=partition_columns(['activity_date']),
     on_schema_change='append_new_columns'
 ) }}
 {%- set cutoff = incremental_cutoff('last_extract_date') -%}

@@ -26,6 +26,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    partition_by=partition_columns(['grain', 'period_start']),
     period_increment={
         'watermarked': [
             {'model': 'int_usage__user_days', 'day': 'activity_date', 'extract': 'last_extract_date'},

@@ -4,15 +4,16 @@
     in one row per account and day with user_id null (they count as events, not as users).
     last_extract_date: the latest extract_date among the day's events (drives the increments).
 
-    Incremental (delete+insert by activity_date): a run recomputes only the days touched by
-    events that changed since the last run (staging rows with extract_date after
-    incremental_cutoff('last_extract_date')): today's events, a late event's past day, and the
-    day a re-sent event left for another one (stg_product__event_day_moves).
+    Incremental by day (replace_days_strategy(): the days in the new rows replace the stored ones):
+    a run recomputes only the days touched by events that changed since the last run (staging rows
+    with extract_date after incremental_cutoff('last_extract_date')): today's events, a late event's
+    past day, and the day a re-sent event left for another one (stg_product__event_day_moves).
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy=upsert_strategy(),
+    incremental_strategy=replace_days_strategy(),
     unique_key='activity_date',
+    partition_by=partition_columns(['activity_date']),
     on_schema_change='append_new_columns',
     pre_hook="{{ record_increment_cutoff('last_extract_date') }}"
 ) }}

@@ -13,6 +13,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    partition_by=partition_columns(['response_date']),
     on_schema_change='append_new_columns',
     period_increment={
         'watermarked': [

@@ -6,6 +6,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy=upsert_strategy(),
+    full_refresh=rebuild_in_full_without_row_delete(),
     unique_key='milestone_id',
     on_schema_change='fail',
     pre_hook="{{ record_increment_cutoff('extract_date') }}",
