@@ -82,6 +82,11 @@
     {%- for row in (found.rows if found is not none else []) -%}
         {%- set parts = [] -%}
         {%- for c in columns -%}
+            {#- a null partition value has no literal a partition spec takes: refuse, not skip -#}
+            {%- if row[loop.index0] is none -%}
+                {{ exceptions.raise_compiler_error("delete_partitions: model " ~ this ~ " holds rows with "
+                                                   ~ c ~ " null in the periods it recomputes") }}
+            {%- endif -%}
             {%- do parts.append(c ~ " = '" ~ row[loop.index0] ~ "'") -%}
         {%- endfor -%}
         {%- do specs.append("partition (" ~ parts | join(", ") ~ ")") -%}

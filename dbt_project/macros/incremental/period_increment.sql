@@ -49,8 +49,8 @@
                                        model selects exactly these, so periods never reached keep
                                        their rows and no period is written twice
     Pre-hook: period_increment_delete() (those periods removed:
-    macros/incremental/engine_writes.sql); post-hook: period_increment_save() (the snapshot, in `intermediate.<model>__increment_state`).
-    On DuckDB both run in the model's transaction: a killed build leaves the previous rows and the
+    macros/incremental/engine_writes.sql); post-hook: period_increment_save() (the snapshot, in
+    `intermediate.<model>__increment_state`). On DuckDB both run in the model's transaction: a killed build leaves the previous rows and the
     previous snapshot. Spark has no transactions: a build killed after the pre-hook leaves those
     periods empty and the previous snapshot, so the next build recomputes them (its first dirty
     day is the same or earlier).
